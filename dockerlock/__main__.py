@@ -1,0 +1,3 @@
+from dockerlock.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Findings and typed errors shared by every layer.
+
+Errors are values until the edge: lower layers raise a ``DockerlockError`` (or
+return ``Finding`` objects); only the CLI turns them into exit codes and text.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Level(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a rule or check wants the user to know, tied to a place."""
+
+    code: str  # stable identifier, e.g. "DLK101"; used in docs, output and pragmas
+    level: Level
+    message: str
+    path: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def location(self) -> str:
+        return format_location(self.path, self.line)
+
+
+def format_location(path: str | None, line: int | None) -> str:
+    if path is None:
+        return "<input>"
+    return f"{path}:{line}" if line is not None else path
+
+
+class DockerlockError(Exception):
+    """A typed, user-facing error: file, line and reason; never a traceback."""
+
+    kind = "error"
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+        self.line = line
+        self.hint = hint
+
+    def with_path(self, path: str) -> "DockerlockError":
+        if self.path is None:
+            self.path = path
+        return self
+
+    def __str__(self) -> str:
+        text = f"{format_location(self.path, self.line)}: {self.reason}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class DecodeError(DockerlockError):
+    """The file is not UTF-8 text (binary, UTF-16, Latin-1...)."""
+
+    kind = "decode"
+
+
+class DockerfileSyntaxError(DockerlockError):
+    """The Dockerfile cannot be parsed the way BuildKit would parse it."""
+
+    kind = "syntax"
+
+
+class LockError(DockerlockError):
+    """pylock.toml is missing, invalid, or does not fit the image."""
+
+    kind = "lock"
+
+
+class ConfigError(DockerlockError):
+    """Bad configuration or command-line usage."""
+
+    kind = "config"
+
+
+class InvariantViolation(DockerlockError):
+    """A planned rewrite would change text outside its edits: a dockerlock bug; nothing is written."""
+
+    kind = "invariant"
