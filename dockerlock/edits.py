@@ -1,0 +1,107 @@
+"""Edits as data, applied in one pass, with the untouched-text invariant enforced.
+
+An ``Edit`` replaces a span of ``Source.text`` with new text (an insertion is an empty
+span, a deletion empty text). ``apply_edits`` copies everything between edits verbatim
+from the original, so bytes outside the edited spans cannot change; overlapping edits
+are rejected rather than guessed at. ``verify_untouched`` re-parses the result and
+checks that every instruction the edits did not touch is still there, byte for byte
+and in order: an edit that, say, ends with a stray escape character and swallows the
+next instruction is caught here, before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dockerlock.diagnostics import DockerlockError, InvariantViolation
+from dockerlock.source import Span
+
+
+@dataclass(frozen=True)
+class Edit:
+    span: Span
+    text: str
+
+    @classmethod
+    def insert(cls, offset: int, text: str) -> "Edit":
+        return cls(Span(offset, offset), text)
+
+    @classmethod
+    def delete(cls, span: Span) -> "Edit":
+        return cls(span, "")
+
+
+class OverlappingEdits(DockerlockError):
+    kind = "overlap"
+
+
+def _ordered(edits: Sequence[Edit]) -> list[Edit]:
+    # Stable: insertions at the same offset keep the order they were planned in.
+    ordered = sorted(edits, key=lambda e: (e.span.start, e.span.end > e.span.start))
+    for prev, cur in zip(ordered, ordered[1:]):
+        if prev.span.end > cur.span.start or (
+                prev.span.start == cur.span.start and prev.span.end > prev.span.start
+                and cur.span.end > cur.span.start):
+            raise OverlappingEdits(f"edits overlap: {prev.span.start}-{prev.span.end} and "
+                                   f"{cur.span.start}-{cur.span.end}")
+    return ordered
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits; text outside them is copied unchanged."""
+    out: list[str] = []
+    pos = 0
+    for edit in _ordered(edits):
+        if edit.span.end > len(text):
+            raise OverlappingEdits(f"edit {edit.span.start}-{edit.span.end} is past the end of the text")
+        out.append(text[pos:edit.span.start])
+        out.append(edit.text)
+        pos = edit.span.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def new_spans(edits: Sequence[Edit]) -> list[Span]:
+    """Where each edit's text lands in the edited text (same order as ``_ordered``)."""
+    spans: list[Span] = []
+    delta = 0
+    for edit in _ordered(edits):
+        start = edit.span.start + delta
+        spans.append(Span(start, start + len(edit.text)))
+        delta += len(edit.text) - (edit.span.end - edit.span.start)
+    return spans
+
+
+def _touched(span: Span, edit_spans: Sequence[Span]) -> bool:
+    for e in edit_spans:
+        if e.start == e.end:
+            # an insertion touches an instruction only when it lands strictly inside it
+            if span.start < e.start < span.end:
+                return True
+        elif span.start < e.end and e.start < span.end:
+            return True
+    return False
+
+
+def verify_untouched(before, after, edits: Sequence[Edit]) -> None:
+    """Raise ``InvariantViolation`` unless every instruction outside the edits survived.
+
+    ``before`` and ``after`` are ``Dockerfile`` models of the original and edited text.
+    """
+    old_spans = [e.span for e in _ordered(edits)]
+    fresh = new_spans(edits)
+    kept_before = [ins.text(before.source) for ins in before.instructions
+                   if not _touched(ins.span, old_spans)]
+    kept_after = [ins.text(after.source) for ins in after.instructions
+                  if not _touched(ins.span, fresh)]
+    if kept_before != kept_after:
+        missing = next((t for t in kept_before if t not in kept_after), None)
+        detail = f": no longer intact: {missing.strip()[:80]!r}" if missing else ""
+        raise InvariantViolation(
+            "refusing to write: the rewrite would change instructions outside the edited "
+            f"stanza{detail}. This is a dockerlock bug; please report it with the file.",
+            before.source.path)
+    if before.escape != after.escape or before.directives != after.directives:
+        raise InvariantViolation("refusing to write: the rewrite would change parser directives",
+                                 before.source.path, 1)

@@ -1,0 +1,33 @@
+"""Shared test helpers: fixture and corpus discovery.
+
+The corpus (``../shared/corpus``, beside the repository) holds real public
+Dockerfiles. Corpus tests read it when it exists and skip when it does not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_dockerfiles() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.glob("*/*") if p.is_file() and p.name != "INDEX.tsv"
+                  and "requirements" not in p.name and "pylock" not in p.name)
+
+
+def model_fixtures() -> list[Path]:
+    return sorted((FIXTURES / "model").glob("*.Dockerfile"))
+
+
+def corpus_params() -> list:
+    files = corpus_dockerfiles()
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}"))]
+    return [pytest.param(p, id=p.name) for p in files]
