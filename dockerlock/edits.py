@@ -102,6 +102,14 @@ def verify_untouched(before, after, edits: Sequence[Edit]) -> None:
             "refusing to write: the rewrite would change instructions outside the edited "
             f"stanza{detail}. This is a dockerlock bug; please report it with the file.",
             before.source.path)
+    from dockerlock.model import KEYWORDS
+
+    for ins in after.instructions:
+        if _touched(ins.span, fresh) and ins.keyword not in KEYWORDS:
+            raise InvariantViolation(
+                f"refusing to write: the rewrite would create a line Docker cannot read as an "
+                f"instruction ({ins.text(after.source).strip()[:60]!r}). This is a dockerlock bug; "
+                "please report it with the file.", before.source.path, ins.start_line)
     if before.escape != after.escape or before.directives != after.directives:
         raise InvariantViolation("refusing to write: the rewrite would change parser directives",
                                  before.source.path, 1)

@@ -34,6 +34,9 @@ _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*
 _KNOWN_DIRECTIVES = {"syntax", "escape", "check"}
 # BuildKit's heredoc word: optional fd, <<, optional -, then a word without '<'.
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
+KEYWORDS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
+                      "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+                      "WORKDIR"})
 HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 EXEC_FORM_KEYWORDS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME",
                                 "HEALTHCHECK"})

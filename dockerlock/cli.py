@@ -1,0 +1,231 @@
+"""Command line: flags -> Mode and Settings once, then the runner, then the report.
+
+``dockerlock --version`` answers before typer/rich are imported so it stays fast.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Optional
+
+from dockerlock import __version__
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        print(f"dockerlock {__version__}")
+        raise SystemExit(0)
+    app = build_app()
+    app(args=args, prog_name="dockerlock")
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+class UvSource(str, enum.Enum):
+    image = "image"
+    pip = "pip"
+
+
+def build_app():
+    import typer
+
+    app = typer.Typer(
+        name="dockerlock",
+        help="Rewrite pip requirements installs in Dockerfiles into locked uv installs from "
+             "pylock.toml, safely and reversibly.",
+        no_args_is_help=True,
+        add_completion=True,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    def version_callback(value: bool) -> None:
+        if value:
+            typer.echo(f"dockerlock {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def _root(version: bool = typer.Option(False, "--version", "-V", callback=version_callback,
+                                           is_eager=True, help="Show the version and exit.")) -> None:
+        """dockerlock: pip requirements installs -> locked uv installs."""
+
+    paths_arg = typer.Argument(None, help="Dockerfiles or folders to search (default: current folder).")
+
+    @app.command()
+    def migrate(
+        paths: Optional[list[Path]] = paths_arg,
+        diff: bool = typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if "
+                                                        "anything would change."),
+        check: bool = typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything "
+                                                          "would change."),
+        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
+                                               "inferred per Dockerfile)."),
+        lock: Optional[str] = typer.Option(None, "--lock", help="Lock file path relative to the build context "
+                                           "(default: pylock.toml beside the requirements file)."),
+        no_lock_check: bool = typer.Option(False, "--no-lock-check", help="Convert without reading the lock "
+                                           "(preview before the lock exists)."),
+        include_gpu: bool = typer.Option(False, "--include-gpu", help="Also convert GPU/specialised images "
+                                         "(deferred by default)."),
+        uv_version: Optional[str] = typer.Option(None, "--uv-version", help="uv version to pin in the "
+                                                 "generated uv install."),
+        uv_digest: Optional[str] = typer.Option(None, "--uv-digest", help="sha256 digest to pin the uv image."),
+        uv_source: Optional[UvSource] = typer.Option(None, "--uv-source", help="How uv gets into the image: "
+                                                     "'image' (COPY --from the uv image) or 'pip'."),
+        no_record: bool = typer.Option(False, "--no-record", help="Do not write the revert record comment."),
+        fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
+        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour "
+                                             "(default: on for a terminal; NO_COLOR disables)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary and errors."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every decision (targets, dropped "
+                                     "options, layer order)."),
+        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read [tool.dockerlock] "
+                                              "from (default: nearest one)."),
+    ) -> None:
+        """Replace pip requirements installs with a locked uv step (in place by default)."""
+        from dockerlock.engine import migrate_dockerfile
+
+        overrides = dict(context=context, lock=lock, include_gpu=True if include_gpu else None,
+                         uv_version=uv_version, uv_digest=uv_digest,
+                         uv_source=uv_source.value if uv_source else None,
+                         record=False if no_record else None, lock_check=False if no_lock_check else None)
+        code = _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides,
+                    lambda df, ctx, s, locks: migrate_dockerfile(df, ctx, s, locks), "migrate", "migrated")
+        raise typer.Exit(code)
+
+    @app.command()
+    def revert(
+        paths: Optional[list[Path]] = paths_arg,
+        diff: bool = typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if "
+                                                        "anything would change."),
+        check: bool = typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything "
+                                                          "would change."),
+        force: bool = typer.Option(False, "--force", help="Restore recorded stanzas even where the migrated "
+                                                          "region was edited since."),
+        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
+                                               "inferred per Dockerfile)."),
+        fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
+        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary and errors."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every decision."),
+        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml with [tool.dockerlock]."),
+    ) -> None:
+        """Undo migrate: restore the pip stanza exactly (from the record), or synthesise it."""
+        from dockerlock.rules.revert import revert_dockerfile
+
+        code = _run(paths, diff, check, fmt, color, quiet, verbose, config, dict(context=context),
+                    lambda df, ctx, s, locks: revert_dockerfile(df, ctx, s, force=force), "revert", "reverted")
+        raise typer.Exit(code)
+
+    return app
+
+
+def _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides, job, command: str, verb: str) -> int:
+    from dockerlock.diagnostics import DockerlockError
+    from dockerlock.report import exit_code, render_github, render_json, render_markdown, render_sarif, render_text
+    from dockerlock.runner import Mode, discover, process
+    from dockerlock.settings import find_pyproject, load_settings
+
+    console = _console(color)
+    err = _console(color, stderr=True)
+    if diff and check:
+        err.print("error: --diff and --check cannot be combined", style="red", markup=False, highlight=False)
+        return 2
+    mode = Mode.DIFF if diff else Mode.CHECK if check else Mode.WRITE
+    targets = list(paths) if paths else [Path(".")]
+    try:
+        pyproject = config or find_pyproject(targets[0])
+        settings = load_settings(pyproject).override(**overrides)
+    except DockerlockError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    files = list(discover(targets, settings))
+    missing = [p for p in targets if not p.exists() and not p.is_symlink()]
+    if not files and not missing:
+        err.print("no Dockerfiles found under " + ", ".join(map(str, targets)), style="yellow",
+                  markup=False, highlight=False)
+        return 0
+    progress_cb, finish = _progress(err, len(files), quiet or fmt is not Format.text)
+    try:
+        run = process(files, settings, mode, job, progress=progress_cb)
+    except KeyboardInterrupt:
+        finish()
+        err.print("interrupted: files already written are complete; the rest are untouched",
+                  style="red", markup=False, highlight=False)
+        return 130
+    finish()
+    if fmt is Format.text:
+        def echo(text: str, style: str | None) -> None:
+            if style == "diff":
+                _print_diff(console, text)
+            else:
+                target = err if style and "red" in style and text.startswith("error") else console
+                (console if target is console else console).print(text, style=style, markup=False,
+                                                                   highlight=False, soft_wrap=True)
+        render_text(run, mode, verb, echo, show_diff=mode is Mode.DIFF, verbose=verbose, quiet=quiet)
+    elif fmt is Format.json:
+        print(render_json(run, mode, command))
+    elif fmt is Format.github:
+        out = render_github(run, mode, command)
+        if out:
+            print(out)
+    elif fmt is Format.markdown:
+        print(render_markdown(run, mode, command))
+    elif fmt is Format.sarif:
+        from dockerlock.rules import all_codes
+
+        print(render_sarif(run, mode, command, all_codes()))
+    return exit_code(run, mode)
+
+
+def _console(color: bool | None, stderr: bool = False):
+    import os
+
+    from rich.console import Console
+
+    no_color = color is False or (color is None and "NO_COLOR" in os.environ)
+    return Console(stderr=stderr, force_terminal=True if color else None, no_color=no_color,
+                   color_system=None if no_color else "auto", highlight=False, soft_wrap=True)
+
+
+def _print_diff(console, text: str) -> None:
+    if not console.is_terminal or console.no_color:
+        console.file.write(text)
+        console.file.flush()
+        return
+    for line in text.splitlines():
+        style = None
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _progress(console, total: int, silent: bool):
+    """A progress bar on a terminal for runs over many files; nothing when piped."""
+    if silent or total < 20 or not console.is_terminal:
+        return None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        console=console, transient=True)
+    task = progress.add_task("dockerlock", total=total)
+    progress.start()
+
+    def advance(path: Path) -> None:
+        progress.update(task, advance=1, description=path.name[:30])
+
+    return advance, progress.stop

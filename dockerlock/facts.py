@@ -1,0 +1,200 @@
+"""Facts about a Dockerfile's stages that rules need: shell commands, venvs, targets.
+
+Computed once per file from the model (pure: no file system). Rules ask questions
+such as "which interpreter does this ``pip`` run?" or "was anything installed into
+this venv before?" without walking the instructions themselves.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from dockerlock import shell
+from dockerlock.model import Dockerfile, Heredoc, Instruction, Stage
+from dockerlock.source import Span
+from dockerlock.words import split_words
+
+_SEED_PACKAGES = {"pip", "setuptools", "wheel"}
+_SYSTEM_BIN_DIRS = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"}
+_SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "dash", "/bin/dash", "ash"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One simple shell command inside a RUN, with where it lives in the source."""
+
+    instruction: Instruction
+    command: shell.SimpleCommand | None  # None for exec form
+    argv: tuple[shell.Word, ...]
+    kind: str  # "shell", "heredoc" or "exec"
+    heredoc: Heredoc | None
+    position: int  # index among the RUN's commands
+    total: int  # how many commands the RUN holds
+    base: int = 0  # offset of the parsed script within the logical line (shell form)
+
+    def source_span(self) -> Span:
+        """Source span of the command text (words, assignments and redirects)."""
+        ins = self.instruction
+        if self.kind == "exec":
+            # the JSON array: from the body start to the end of the logical text
+            end = len(ins.logical.text.rstrip())
+            return ins.logical.source_span(ins.body_start, end)
+        assert self.command is not None
+        if self.kind == "heredoc":
+            assert self.heredoc is not None
+            base = self.heredoc.body_span.start
+            return Span(base + self.command.start, base + self.command.end)
+        return ins.logical.source_span(self.base + self.command.start, self.base + self.command.end)
+
+
+def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
+    """The simple commands a RUN executes, or a reason why they cannot be known."""
+    if ins.exec_args is not None:
+        words = tuple(shell.Word.synthetic(a) for a in ins.exec_args)
+        return [Command(ins, None, words, "exec", None, 0, 1)], None
+    commands: list[Command] = []
+    body = ins.body
+    if ins.heredocs:
+        # Blank out the ``<<EOF`` words: what is left says which program reads the body.
+        chars = list(ins.logical.text)
+        for doc in ins.heredocs:
+            chars[doc.word_start:doc.word_end] = " " * (doc.word_end - doc.word_start)
+        body = "".join(chars)[ins.body_start:]
+    try:
+        script = shell.parse_script(body)
+    except shell.ShellParseError as exc:
+        return [], f"cannot parse the RUN's shell text: {exc.reason}"
+    items = list(script.commands)
+    if ins.heredocs:
+        # ``RUN <<EOF`` runs the body with the default shell; ``RUN sh <<EOF`` / ``bash <<EOF`` too.
+        top = [c for c in items if not c.in_compound and (c.words or c.assignments)]
+        runs_body = (not top or (len(top) == 1 and top[0].words
+                                 and (top[0].words[0].value or "") in _SHELLS
+                                 and all((w.value or "").startswith("-") for w in top[0].words[1:])))
+        if not runs_body:
+            return [], "the RUN feeds a heredoc to a program other than the shell"
+        total = 0
+        for doc in ins.heredocs:
+            try:
+                body = shell.parse_script(doc.body)
+            except shell.ShellParseError as exc:
+                return [], f"cannot parse the heredoc body: {exc.reason}"
+            for c in body.commands:
+                commands.append(Command(ins, c, tuple(c.words), "heredoc", doc, total, 0))
+                total += 1
+        return [_with_total(c, total) for c in commands], None
+    for i, c in enumerate(items):
+        commands.append(Command(ins, c, tuple(c.words), "shell", None, i, len(items), ins.body_start))
+    return commands, None
+
+
+def _with_total(c: Command, total: int) -> Command:
+    return Command(c.instruction, c.command, c.argv, c.kind, c.heredoc, c.position, total, c.base)
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: str  # as written / expanded
+    created_at: int | None  # instruction index where ``python -m venv`` made it (this stage)
+    command_position: int | None  # position of the creating command inside that RUN
+    copied: bool = False  # came from COPY --from (holds packages)
+    inherited: bool = False  # from a parent stage
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a pip command installs."""
+
+    kind: str  # "venv" or "system"
+    venv: str | None = None
+    python: str | None = None  # interpreter to give uv (--python)
+    how: str = ""  # why we think so, for messages
+
+
+@dataclass
+class StageFacts:
+    df: Dockerfile
+    stage: Stage
+    venvs: dict[str, Venv] = field(default_factory=dict)
+
+    @cached_property
+    def root_image(self) -> str:
+        stage = self.stage
+        while stage.parent is not None:
+            stage = self.df.stages[stage.parent]
+        return stage.image_expanded or stage.image
+
+    def lineage(self) -> list[Stage]:
+        """This stage and the stages it is built FROM, nearest first."""
+        out, stage = [self.stage], self.stage
+        while stage.parent is not None:
+            stage = self.df.stages[stage.parent]
+            out.append(stage)
+        return out
+
+
+VENV_CREATE = re.compile(r"^(?:\S*/)?(?:python[0-9.]*|py)$")
+
+
+def venv_created_by(cmd: shell.SimpleCommand | None, argv: tuple[shell.Word, ...]) -> str | None:
+    """The path a ``python -m venv X`` / ``virtualenv X`` / ``uv venv X`` command creates."""
+    values = [w.raw if w.value is None else w.value for w in argv]
+    if not values:
+        return None
+    prog = posixpath.basename(values[0])
+    rest: list[str] = []
+    if VENV_CREATE.match(values[0]) and "-m" in values[1:3]:
+        i = values.index("-m")
+        if i + 1 < len(values) and values[i + 1] in ("venv", "virtualenv"):
+            rest = values[i + 2:]
+    elif prog == "virtualenv":
+        rest = values[1:]
+    elif prog == "uv" and len(values) > 1 and values[1] == "venv":
+        rest = values[2:]
+    else:
+        return None
+    positional = [v for v in rest if not v.startswith("-")]
+    return positional[-1] if positional else (".venv" if prog == "uv" else None)
+
+
+def activated_venv(argv: tuple[shell.Word, ...]) -> str | None:
+    """``. /opt/venv/bin/activate`` or ``source ...``: the venv it activates."""
+    if len(argv) >= 2 and (argv[0].value in (".", "source")):
+        path = argv[1].value if argv[1].value is not None else argv[1].raw
+        if path.endswith("/bin/activate"):
+            return path[: -len("/bin/activate")]
+    return None
+
+
+def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
+    """The first PATH entry if it looks like ``<venv>/bin``; read from the raw ENV text."""
+    text = raw if raw is not None else path_value
+    if not text:
+        return None
+    text = text.strip().strip('"').strip("'")
+    first = text.split(":", 1)[0]
+    if first.endswith("/bin") and first not in _SYSTEM_BIN_DIRS and "$" not in first[:1]:
+        return first[: -len("/bin")]
+    return None
+
+
+def normalise_dir(path: str) -> str:
+    if path.startswith("$"):
+        return path.rstrip("/")
+    return posixpath.normpath(path) if path else path
+
+
+def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None:
+    """Sources and destination of a COPY/ADD as written (None for heredoc copies)."""
+    if ins.heredocs:
+        return None
+    if ins.exec_args is not None:
+        args = list(ins.exec_args)
+    else:
+        args = [w.raw for w in split_words(ins.logical.text, ins.body_start, escape=df.escape)]
+    if len(args) < 2:
+        return None
+    return args[:-1], args[-1]
