@@ -16,6 +16,7 @@ from dockerlock.diagnostics import Finding, Level
 from dockerlock.runner import Mode, Outcome, Run
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+SKIP_CODES = ("DLK102", "DLK103", "DLK304")  # stanzas left untouched, with their reason
 
 
 def exit_code(run: Run, mode: Mode) -> int:
@@ -40,10 +41,12 @@ def _status_line(o: Outcome, verb: str) -> tuple[str, str]:
         elif verb == "reverted":
             prefix = "reverted" if o.status == "changed" else "would revert"
         parts.append(f"{prefix} {r.converted} stanza{'s' if r.converted != 1 else ''}")
-    skipped = [f for f in o.findings if f.code in ("DLK102", "DLK103", "DLK302")]
+    skipped = [f for f in o.findings if f.code in SKIP_CODES]
     if skipped:
         reasons = "; ".join(f"line {f.line}: {f.message}" for f in skipped)
         parts.append(f"skipped {len(skipped)} ({reasons})")
+    warnings = [f for f in o.findings if f.code in ("DLK302", "DLK303") and f.level != Level.ERROR]
+    parts.extend(f"warning: {f.message}" for f in warnings)
     if not parts:
         parts.append("unchanged")
     style = {"changed": "green", "would change": "yellow"}.get(o.status, "dim" if not skipped else "yellow")
@@ -65,7 +68,7 @@ def render_text(run: Run, mode: Mode, verb: str, echo: Callable[[str, str | None
                         echo(f"  {f.location()}: {f.message}", "dim")
     counts = Counter(o.status for o in run.outcomes)
     stanzas = sum(o.result.converted for o in run.outcomes if o.result and o.status in ("changed", "would change"))
-    skipped = sum(1 for o in run.outcomes for f in o.findings if f.code in ("DLK102", "DLK103", "DLK302"))
+    skipped = sum(1 for o in run.outcomes for f in o.findings if f.code in SKIP_CODES)
     changed_word = {"migrated": "converted", "reverted": "reverted"}.get(verb, verb)
     if mode is Mode.WRITE:
         head = f"{counts['changed']} file{'s' if counts['changed'] != 1 else ''} {changed_word}"

@@ -488,8 +488,28 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
             break
         before = 10 ** 9
         stage = df.stages[stage.parent]
+    downloader = next((x for x in st.stage.instructions if x.keyword == "RUN" and x.index < st.instruction.index
+                       and _DOWNLOADERS.search(x.body)), None)
+    if downloader is not None:
+        st.refuse(f"{req.raw_path} is not copied from the build context; it is probably produced during the "
+                  f"build (RUN on line {downloader.start_line} downloads files)")
+        return
     st.refuse(f"cannot find the COPY/ADD that puts {req.raw_path} into the image "
               f"(looked for {req.image_path})")
+
+
+def _known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
+    stage = df.stage_of(ins)
+    dirs = {"/", "/tmp"}
+    while stage is not None:
+        for x in stage.instructions:
+            if x.keyword == "WORKDIR" and x.index < ins.index:
+                wd = df.workdir_at(df.instructions[x.index + 1]) if x.index + 1 < len(df.instructions) else None
+                while wd and wd != "/":
+                    dirs.add(wd)
+                    wd = posixpath.dirname(wd)
+        stage = df.stages[stage.parent] if stage.parent is not None else None
+    return dirs
 
 
 def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
@@ -503,15 +523,22 @@ def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
     if dest_value is None:
         return None
     workdir = df.workdir_at(ins)
-    dest_is_dir = dest_value.endswith("/") or len(sources) > 1 or dest_value in (".", "..") \
-        or dest_value.endswith("/.")
     dest_abs = _abs(dest_value, workdir)
+    # Docker copies *into* a destination that already exists as a directory; every
+    # WORKDIR (and its parents) exists by the time a later COPY runs.
+    dest_is_dir = dest_value.endswith("/") or len(sources) > 1 or dest_value in (".", "..") \
+        or dest_value.endswith("/.") or dest_abs in _known_dirs(df, ins)
     frm = ins.flag("from") is not None
     for src in sources:
         src_value = df.expand_at(ins, src)
         if src_value is None:
             continue
         is_dir = src_value in (".", "./") or src_value.endswith("/") or (not frm and context.is_dir(src_value))
+        if not is_dir and not frm and not context.exists(src_value) and not any(c in src_value for c in "*?["):
+            # Unknown on disk: a path *below* the destination can only come from a directory.
+            below = image_path.startswith(dest_abs.rstrip("/") + "/")
+            rel = posixpath.relpath(image_path, dest_abs) if below else ""
+            is_dir = below and rel != posixpath.basename(src_value)
         if is_dir:
             rel = posixpath.relpath(image_path, dest_abs) if image_path.startswith(dest_abs.rstrip("/") + "/") \
                 or dest_abs == "/" else None
