@@ -79,7 +79,7 @@ def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str |
         total = 0
         for doc in ins.heredocs:
             try:
-                body = shell.parse_script(doc.body)
+                body = shell.parse_script(_shell_view(doc.body))
             except shell.ShellParseError as exc:
                 return [], f"cannot parse the heredoc body: {exc.reason}"
             for c in body.commands:
@@ -89,6 +89,17 @@ def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str |
     for i, c in enumerate(items):
         commands.append(Command(ins, c, tuple(c.words), "shell", None, i, len(items), ins.body_start))
     return commands, None
+
+
+def _shell_view(body: str) -> str:
+    """A heredoc body as the shell receives it, with the same length (offsets stay valid).
+
+    BuildKit reads heredoc lines with CRLF already stripped to LF, so a CRLF file's
+    body reaches the shell without carriage returns: blank them out in place.
+    """
+    if "\r" not in body:
+        return body
+    return body.replace("\\\r\n", "\\\n ").replace("\r\n", " \n")
 
 
 def _with_total(c: Command, total: int) -> Command:

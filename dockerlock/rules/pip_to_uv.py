@@ -74,6 +74,7 @@ class Requirement:
     context_path: str | None = None  # where it lives in the build context
     dir_copy: bool = False  # arrived inside a directory COPY
     sole_source: bool = False  # the COPY copies just this file
+    dest_is_dir: bool = False  # the COPY destination is a folder
 
 
 @dataclass
@@ -318,7 +319,9 @@ def _resolve_target(df: Dockerfile, ins: Instruction, st: Stanza, state: _EnvSta
 def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Stanza) -> None:
     ins, pip, stage = st.instruction, st.pip, st.stage
     image = _root_image(df, stage)
-    if _WINDOWS_IMAGE.search(image) or any((d.name, d.value) == ("escape", "`") for d in df.directives):
+    windows_shell = any(x.keyword == "SHELL" and re.search(r"powershell|pwsh|cmd(\.exe)?\b", x.body, re.I)
+                        for x in stage.instructions)
+    if _WINDOWS_IMAGE.search(image) or windows_shell:
         st.refuse("Windows image: the Linux uv binaries cannot run there; keep pip or migrate by hand")
         return
     if not settings.include_gpu:
@@ -459,7 +462,7 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
                 hit = _copy_provides(df, context, ins, req.image_path)
                 if hit is None:
                     continue
-                ctx_path, dir_copy, sole = hit
+                ctx_path, dir_copy, sole, dest_is_dir = hit
                 frm = ins.flag("from")
                 if frm is not None:
                     st.refuse(f"{req.raw_path} comes from another stage or image (COPY --from={frm.value}, "
@@ -478,6 +481,7 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
                     return
                 del host
                 req.copy, req.context_path, req.dir_copy, req.sole_source = ins, ctx_path, dir_copy, sole
+                req.dest_is_dir = dest_is_dir
                 return
             if ins.keyword == "RUN":
                 base = posixpath.basename(req.image_path)
@@ -513,8 +517,8 @@ def _known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
 
 
 def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
-                   image_path: str) -> tuple[str | None, bool, bool] | None:
-    """(context path, arrived in a directory copy, copy has only this source) or None."""
+                   image_path: str) -> tuple[str | None, bool, bool, bool] | None:
+    """(context path, arrived in a directory copy, copy has only this source, dest is a folder)."""
     parts = split_copy(df, ins)
     if parts is None:
         return None
@@ -544,17 +548,17 @@ def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
                 or dest_abs == "/" else None
             if rel and not rel.startswith(".."):
                 ctx = posixpath.normpath(posixpath.join(src_value, rel))
-                return ctx, True, False
+                return ctx, True, False, True
             continue
         target = posixpath.join(dest_abs, posixpath.basename(src_value)) if dest_is_dir or \
             (not frm and context.is_dir(dest_value)) else dest_abs
         if target == image_path:
-            return posixpath.normpath(src_value), False, len(sources) == 1
+            return posixpath.normpath(src_value), False, len(sources) == 1, target != dest_abs
         if any(c in src_value for c in "*?[") and dest_is_dir and \
                 fnmatch.fnmatch(posixpath.basename(image_path), posixpath.basename(src_value)) and \
                 posixpath.dirname(image_path) == dest_abs:
             ctx = posixpath.join(posixpath.dirname(src_value), posixpath.basename(image_path))
-            return posixpath.normpath(ctx), False, False
+            return posixpath.normpath(ctx), False, False, True
     return None
 
 
@@ -691,16 +695,16 @@ def _plan_edits(df: Dockerfile, context: BuildContext, settings: Settings, st: S
             st.notes.append("kept the requirements COPY: it copies other files too")
         else:
             st.notes.append("kept the requirements COPY: a later instruction still uses the file")
-        st.edits = [Edit.insert(_line_start(df, ins), df.render_lines([lock_copy]))] + run_edits
-        st.edits.append(_uv_provision_edit(df, settings, st, ins))
+        st.edits = [_uv_provision_edit(df, settings, st, ins),
+                    Edit.insert(_line_start(df, ins), df.render_lines([lock_copy]))] + run_edits
 
 
 def _copy_dest_for_lock(df: Dockerfile, provider: Instruction, req: Requirement) -> str:
     """Image path (as written in the COPY) where the lock should land: beside the requirements."""
     parts = split_copy(df, provider)
     assert parts is not None
-    sources, dest = parts
-    if dest.endswith("/") or dest in (".", "..") or len(sources) > 1:
+    _sources, dest = parts
+    if req.dest_is_dir:
         return posixpath.join(dest, "pylock.toml")
     return posixpath.join(posixpath.dirname(dest), "pylock.toml")
 
@@ -777,7 +781,7 @@ def _uv_step(df: Dockerfile, settings: Settings, st: Stanza, lock_img: str,
         args += ["--python", st.target_python]
     else:
         args.append("--system")
-    for opt in pip.global_options + pip.options:
+    for opt in pip.all_options:
         rule = rule_for(opt.name)
         if rule is None or rule.action != "carry":
             continue
@@ -886,8 +890,8 @@ def _try_move_before_dir_copy(df: Dockerfile, settings: Settings, st: Stanza, di
     insert = df.render_lines([lock_copy]) + df.source.text[lead.start:ins.span.start] + moved_run
     st.notes.append(f"moved the install ahead of the code COPY on line {dir_copy.start_line} "
                     "so the dependency layer stays cached")
-    return [Edit.insert(dir_copy.span.start, insert), Edit(Span(lead.start, ins.span.end), ""),
-            _uv_provision_edit(df, settings, st, dir_copy)]
+    return [_uv_provision_edit(df, settings, st, dir_copy), Edit.insert(dir_copy.span.start, insert),
+            Edit(Span(lead.start, ins.span.end), "")]
 
 
 def _leading_comment_span(df: Dockerfile, ins: Instruction) -> Span:
