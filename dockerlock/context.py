@@ -92,10 +92,11 @@ def infer_context(dockerfile: Path, sources: list[str], explicit: Path | None = 
     if not sources:
         return BuildContext(start, inferred=True)
     best, best_count = start, 0
+    rels = [s.lstrip("/") for s in sources if ".." not in PurePosixPath(s).parts]
     for folder in candidates:
-        ctx = BuildContext(folder)
-        count = sum(1 for s in sources if ctx.exists(s))
-        if count == len(sources):
+        # a cheap existence test is enough to choose; paths are checked strictly when used
+        count = sum(1 for s in rels if (glob.glob(str(folder / s)) if glob.has_magic(s) else (folder / s).exists()))
+        if count == len(rels):
             return BuildContext(folder, inferred=True)
         if count > best_count:
             best, best_count = folder, count

@@ -50,8 +50,24 @@ class Command:
         return ins.logical.source_span(self.base + self.command.start, self.base + self.command.end)
 
 
+_INTERESTING = re.compile(r"pip|venv|activate|\buv\b")
+
+
 def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
-    """The simple commands a RUN executes, or a reason why they cannot be known."""
+    """The simple commands a RUN executes, or a reason why they cannot be known (cached)."""
+    key = ("run_commands", ins.index)
+    hit = df.cache.get(key)
+    if hit is None:
+        hit = df.cache[key] = _run_commands(df, ins)
+    return hit
+
+
+def mentions_python_tooling(ins: Instruction) -> bool:
+    """Cheap pre-filter: only RUNs that mention pip, venvs or uv need a shell parse."""
+    return bool(_INTERESTING.search(ins.logical.text)) or any(_INTERESTING.search(h.body) for h in ins.heredocs)
+
+
+def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
     if ins.exec_args is not None:
         words = tuple(shell.Word.synthetic(a) for a in ins.exec_args)
         return [Command(ins, None, words, "exec", None, 0, 1)], None

@@ -203,6 +203,7 @@ class Dockerfile:
         self.escape = escape
         self.instructions = instructions
         self.corrections = corrections
+        self.cache: dict[object, object] = {}  # derived facts (e.g. parsed RUN commands), per model
         self.meta_args: dict[str, Var] = {}
         self.stages: list[Stage] = []
         self._build_stages()
@@ -392,7 +393,10 @@ class _Scanner:
 
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.lines = [source.line_text(n) for n in range(1, source.line_count + 1)]
+        lines = source.text.split("\n")
+        if source.final_newline:
+            lines.pop()
+        self.lines = [line[:-1] if line.endswith("\r") else line for line in lines]
         self.escape = "\\"
         self.directives: list[Directive] = []
 
@@ -409,6 +413,7 @@ class _Scanner:
         masked = list(lines)
         heredoc_plan: dict[int, tuple[int, list[Heredoc]]] = {}
         instructions: list[Instruction] = []
+        stage = -1
         while i < n:
             line = lines[i]
             stripped = line.lstrip(" \t")
@@ -450,13 +455,16 @@ class _Scanner:
                     masked[i] = nxt[:m.start() + 1]
                     i += 1
             last = i - 1
-            ins, i = self._instruction(len(instructions), pieces, comment_lines, first, last, i, masked)
+            ins, i = self._instruction(len(instructions), pieces, comment_lines, first, last, i, masked, stage)
+            if ins.keyword == "FROM":
+                ins = replace(ins, stage=stage + 1)
+                stage += 1
             instructions.append(ins)
         if not instructions:
             raise self.error("file has no instructions (only comments or blank lines)", 1)
         corrections = self._cross_check(masked, instructions)
         dockerfile = Dockerfile(self.source, tuple(self.directives), self.escape,
-                                tuple(_assign_stages(instructions)), tuple(corrections))
+                                tuple(instructions), tuple(corrections))
         if not dockerfile.stages:
             raise self.error("no FROM instruction: a Dockerfile must start a stage with FROM",
                              instructions[0].start_line)
@@ -489,7 +497,8 @@ class _Scanner:
         return i
 
     def _instruction(self, index: int, pieces: list[tuple[int, int, int]], comment_lines: list[int],
-                     first: int, last: int, next_line: int, masked: list[str]) -> tuple[Instruction, int]:
+                     first: int, last: int, next_line: int, masked: list[str],
+                     stage: int) -> tuple[Instruction, int]:
         starts = self.source.line_starts
         chars: list[str] = []
         offsets: list[int] = []
@@ -517,12 +526,14 @@ class _Scanner:
         ins = Instruction(index=index, keyword=keyword, start_line=first + 1, end_line=last + 1,
                           span=span, logical=logical, args_start=args_start, flags=tuple(flags),
                           body_start=body_start, exec_args=exec_args, heredocs=tuple(heredocs),
-                          comment_lines=tuple(comment_lines), stage=-1)
+                          comment_lines=tuple(comment_lines), stage=stage)
         return ins, next_line
 
     def _flags(self, text: str, start: int) -> tuple[list[Flag], int]:
         flags: list[Flag] = []
         body_start = start
+        if not text.startswith("--", start):
+            return flags, body_start
         for word in split_words(text, start, escape=self.escape):
             if not word.raw.startswith("--") or len(word.raw) == 2:
                 break
@@ -596,14 +607,6 @@ class _Scanner:
             corrections.append(f"dockerfile-parse found {len(located)} instructions, "
                                f"BuildKit rules give {len(instructions)}")
         return corrections
-
-
-def _assign_stages(instructions: list[Instruction]) -> Iterator[Instruction]:
-    stage = -1
-    for ins in instructions:
-        if ins.keyword == "FROM":
-            stage += 1
-        yield replace(ins, stage=stage)
 
 
 def _maybe_json(body: str) -> tuple[str, ...] | None:

@@ -35,11 +35,14 @@ Commands inside ``$(...)``, backticks and ``<(...)``/``>(...)`` are parsed
 recursively with the same strategy and reported with ``depth`` one more than the
 command holding them.
 
-Known simplifications (all conservative: they can only make a word look
-*more* dynamic or a command look *more* nested than it is):
-* bash semantics are assumed where sh (dash) differs, e.g. ``&>`` is a
-  redirection, ``{a,b}`` counts as brace expansion;
-* a ``case`` pattern's ``)`` inside ``$(...)`` is not understood;
+Known simplifications:
+* bash semantics are assumed where sh (dash) differs: ``&>`` is read as a
+  redirection (dash reads ``a &> f`` as ``a &`` then ``> f``) and ``{a,b}``
+  counts as brace expansion (it only makes ``value`` None);
+* ``time`` is an ordinary command word (a wrapper), not bash's pipeline keyword;
+* inside ``$(...)``, ``case`` is recognised only at command position (after an
+  operator, a newline, ``then``/``do``/``else``/``{``); a heredoc inside
+  ``$(...)`` is not understood;
 * backtick bodies are parsed without undoing their ``\\``-escapes;
 * ``~`` after ``=`` in assignments is not treated as a tilde expansion.
 
@@ -313,11 +316,10 @@ def _detect_glob(parts: Sequence[Part]) -> bool:
     return _BRACE_EXPANSION.search(pattern) is not None
 
 
-def _make_word(raw: str, start: int, end: int, parts: tuple[Part, ...],
-               substitution: bool = False) -> Word:
+def _make_word(raw: str, start: int, end: int, parts: tuple[Part, ...]) -> Word:
     """Derive value and flags from the parts of a word."""
     has_var = False
-    has_sub = substitution
+    has_sub = False
     static = True
     for p in parts:
         t = type(p)
@@ -582,9 +584,36 @@ def _lex_backtick(s: str, i: int, n: int, parts: list[Part], quoted: bool) -> in
     return j + 1
 
 
+_KEYWORD_BEFORE_COMMAND = frozenset({"then", "do", "else", "elif", "{", "!", "time"})
+_WORD_END = frozenset(" \t\n;&|()<>")
+
+
+def _at_command_start(s: str, j: int, lo: int) -> bool:
+    """Is ``s[j]`` where a command may start (after an operator, a newline or a keyword)?"""
+    k = j - 1
+    while k >= lo and s[k] in " \t":
+        k -= 1
+    if k < lo or s[k] in ";&|(\n":
+        return True
+    w = k
+    while w >= lo and s[w] not in _WORD_END:
+        w -= 1
+    return s[w + 1:k + 1] in _KEYWORD_BEFORE_COMMAND and _at_command_start(s, w + 1, lo)
+
+
+def _keyword_at(s: str, j: int, n: int, word: str) -> bool:
+    end = j + len(word)
+    return s.startswith(word, j) and (end >= n or s[end] in _WORD_END)
+
+
 def _match_paren(s: str, j: int, n: int, opened_at: int, required: bool = True) -> int | None:
-    """Index of the ``)`` closing a ``(`` whose content starts at ``j``."""
-    depth = 1
+    """Index of the ``)`` closing a ``(`` whose content starts at ``j``.
+
+    Tracks ``case ... esac`` at command position so that a pattern's ``)``
+    inside ``$(case $x in a) ...; esac)`` does not end the substitution.
+    """
+    lo = j
+    stack = ["("]
     while j < n:
         c = s[j]
         if c == "\\":
@@ -619,11 +648,20 @@ def _match_paren(s: str, j: int, n: int, opened_at: int, required: bool = True) 
             j = n if k < 0 else k
             continue
         if c == "(":
-            depth += 1
+            stack.append("(")
         elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return j
+            if stack[-1] != "case":  # inside case, a lone ')' ends a pattern
+                stack.pop()
+                if not stack:
+                    return j
+        elif c == "c" and _keyword_at(s, j, n, "case") and _at_command_start(s, j, lo):
+            stack.append("case")
+            j += 4
+            continue
+        elif c == "e" and stack[-1] == "case" and _keyword_at(s, j, n, "esac"):
+            stack.pop()
+            j += 4
+            continue
         j += 1
     if not required:
         return None
@@ -1140,121 +1178,142 @@ class _StructureParser:
             self.state = "func_name"
 
     def _in_header(self, t: _Token) -> bool:
-        """Handle tokens of for/case/function headers and [[ ]]; True when consumed."""
-        st = self.state
-        raw = t.word.raw if t.kind == T_WORD else None  # type: ignore[union-attr]
-        if st == "cond":
-            if raw == "]]":
-                self.cur.last = self.i  # type: ignore[union-attr]
-                self.state = None
-            else:
-                self.cur.last = self.i  # type: ignore[union-attr]
-            return True
-        if st == "for_name":
-            if t.kind == T_ARITH:
-                self.state = "for_sep"
-                return True
-            if raw is None:
-                raise ShellParseError("'for' needs a variable name", t.start)
+        """Feed a token to the current header state (for/case/function/[[ ]]); True when consumed."""
+        return getattr(self, "_state_" + self.state)(t)  # type: ignore[operator]
+
+    # Each _state_* method handles one token while ``self.state`` names it.
+    # Words seen in headers go to ``stray`` so their substitutions are parsed.
+
+    @staticmethod
+    def _raw(t: _Token) -> str | None:
+        return t.word.raw if t.kind == T_WORD else None  # type: ignore[union-attr]
+
+    @staticmethod
+    def _is_op(t: _Token, *ops: str) -> bool:
+        return t.kind == T_OP and t.op in ops
+
+    def _state_cond(self, t: _Token) -> bool:
+        """Inside ``[[ ]]`` every token, operators included, is an argument."""
+        self.cur.last = self.i  # type: ignore[union-attr]
+        if self._raw(t) == "]]":
+            self.state = None
+        return True
+
+    def _state_for_name(self, t: _Token) -> bool:
+        if t.kind == T_ARITH:  # for ((i = 0; ...))
+            self.state = "for_sep"
+        elif self._raw(t) is None:
+            raise ShellParseError("'for' needs a variable name", t.start)
+        else:
             self.state = "for_in"
-            return True
-        if st == "for_in":
-            if t.kind == T_OP and t.op in ("\n", ";"):
-                self.state = "for_do"
-                return True
-            if raw == "in":
-                self.state = "for_words"
-                return True
-            if raw == "do":
-                self.state = None
-                self._break_adjacency()
-                return True
+        return True
+
+    def _state_for_in(self, t: _Token) -> bool:
+        raw = self._raw(t)
+        if self._is_op(t, "\n", ";"):
+            self.state = "for_do"
+        elif raw == "in":
+            self.state = "for_words"
+        elif raw == "do":
+            self.state = None
+            self._break_adjacency()
+        else:
             raise ShellParseError("expected 'in' or 'do' after the 'for' variable", t.start)
-        if st in ("for_words", "for_sep"):
-            if t.kind == T_OP and t.op in ("\n", ";"):
-                self.state = "for_do"
-                return True
-            if t.kind == T_WORD and st == "for_words":
-                self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
-                return True
-            raise ShellParseError("unexpected token in 'for' header", t.start)
-        if st == "for_do":
-            if t.kind == T_OP and t.op == "\n":
-                return True
-            if raw == "do":
-                self.state = None
-                self._break_adjacency()
-                return True
-            raise ShellParseError("expected 'do'", t.start)
-        if st == "case_subject":
-            if raw is None:
-                raise ShellParseError("'case' needs a word", t.start)
+        return True
+
+    def _state_for_words(self, t: _Token) -> bool:
+        if self._is_op(t, "\n", ";"):
+            self.state = "for_do"
+        elif t.kind == T_WORD:
             self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
-            self.state = "case_in"
+        else:
+            raise ShellParseError("unexpected token in 'for' header", t.start)
+        return True
+
+    def _state_for_sep(self, t: _Token) -> bool:
+        if not self._is_op(t, "\n", ";"):
+            raise ShellParseError("expected ';' or newline after 'for ((...))'", t.start)
+        self.state = "for_do"
+        return True
+
+    def _state_for_do(self, t: _Token) -> bool:
+        if self._is_op(t, "\n"):
             return True
-        if st == "case_in":
-            if t.kind == T_OP and t.op == "\n":
-                return True
-            if raw == "in":
-                self.state = "case_pattern"
-                return True
+        if self._raw(t) != "do":
+            raise ShellParseError("expected 'do'", t.start)
+        self.state = None
+        self._break_adjacency()
+        return True
+
+    def _state_case_subject(self, t: _Token) -> bool:
+        if self._raw(t) is None:
+            raise ShellParseError("'case' needs a word", t.start)
+        self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
+        self.state = "case_in"
+        return True
+
+    def _state_case_in(self, t: _Token) -> bool:
+        if self._is_op(t, "\n"):
+            return True
+        if self._raw(t) != "in":
             raise ShellParseError("expected 'in' after the 'case' word", t.start)
-        if st == "case_pattern":
-            if t.kind == T_OP and t.op == "\n":
-                return True
-            if raw == "esac":
-                self.state = None
-                self._close("case", "esac")
-                return True
-            if t.kind == T_OP and t.op == "(":
-                self.state = "case_pattern_words"
-                return True
-            if raw is not None:
-                self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
-                self.state = "case_pattern_words"
-                return True
-            raise ShellParseError("expected a case pattern", t.start)
-        if st == "case_pattern_words":
-            if t.kind == T_OP and t.op == ")":
-                self.state = None
-                self._break_adjacency()
-                return True
-            if t.kind == T_OP and t.op == "|":
-                return True
-            if raw is not None:
-                self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
-                return True
-            raise ShellParseError("unexpected token in a case pattern", t.start)
-        if st == "func_name":
-            if raw is None:
-                raise ShellParseError("'function' needs a name", t.start)
-            self.state = "func_parens"
+        self.state = "case_pattern"
+        return True
+
+    def _state_case_pattern(self, t: _Token) -> bool:
+        raw = self._raw(t)
+        if self._is_op(t, "\n"):
             return True
-        if st == "func_parens":
+        if raw == "esac":
             self.state = None
-            if t.kind == T_OP and t.op == "(":
-                nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-                if nxt is None or nxt.kind != T_OP or nxt.op != ")":
-                    raise ShellParseError("expected ')' in function definition", t.start)
-                self.i += 1
-                self.frames.append(_Frame("func"))
-                self.state = "func_body"
-                return True
-            self.frames.append(_Frame("func"))
-            self.state = "func_body"
-            return self._in_header(t)
-        if st == "func_body":
-            if t.kind == T_OP and t.op == "\n":
-                return True
+            self._close("case", "esac")
+        elif self._is_op(t, "("):
+            self.state = "case_pattern_words"
+        elif raw is not None:
+            self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
+            self.state = "case_pattern_words"
+        else:
+            raise ShellParseError("expected a case pattern", t.start)
+        return True
+
+    def _state_case_pattern_words(self, t: _Token) -> bool:
+        if self._is_op(t, ")"):
             self.state = None
-            if t.kind == T_OP and t.op == "(":
-                return False
-            if raw in ("{", "if", "while", "until", "for", "select", "case"):
-                return False
-            if t.kind == T_ARITH or raw == "[[":
-                return False
-            raise ShellParseError("a function body must be a compound command", t.start)
-        return False
+            self._break_adjacency()
+        elif t.kind == T_WORD:
+            self.stray.append((t.word, self.depth))  # type: ignore[arg-type]
+        elif not self._is_op(t, "|"):
+            raise ShellParseError("unexpected token in a case pattern", t.start)
+        return True
+
+    def _state_func_name(self, t: _Token) -> bool:
+        if self._raw(t) is None:
+            raise ShellParseError("'function' needs a name", t.start)
+        self.state = "func_parens"
+        return True
+
+    def _state_func_parens(self, t: _Token) -> bool:
+        """Optional ``()`` after ``function name``."""
+        self.frames.append(_Frame("func"))
+        self.state = "func_body"
+        if not self._is_op(t, "("):
+            return self._state_func_body(t)
+        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        if nxt is None or not self._is_op(nxt, ")"):
+            raise ShellParseError("expected ')' in function definition", t.start)
+        self.i += 1
+        return True
+
+    def _state_func_body(self, t: _Token) -> bool:
+        """Skip newlines, then hand the compound body to the main loop."""
+        if self._is_op(t, "\n"):
+            return True
+        self.state = None
+        if self._is_op(t, "(") or t.kind == T_ARITH:
+            return False
+        if self._raw(t) in ("{", "if", "while", "until", "for", "select", "case", "[["):
+            return False
+        raise ShellParseError("a function body must be a compound command", t.start)
 
     def _redirect(self, t: _Token) -> None:
         nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
@@ -1308,15 +1367,8 @@ class _StructureParser:
             self._finish()
             if self.frames[-1].kind != "case":
                 raise ShellParseError(f"unexpected {op!r} outside 'case'", t.start)
-            self._break_adjacency_after_terminator()
+            self._break_adjacency()
             self.state = "case_pattern"
-
-    def _break_adjacency_after_terminator(self) -> None:
-        frame = self.frames[-1]
-        if frame.sep is not None and frame.sep[0] in _BINARY_OPS:
-            raise ShellParseError(f"command expected after {frame.sep[0]!r}", frame.sep[1])
-        frame.last = None
-        frame.sep = None
 
     def _function_header(self, t: _Token) -> None:
         """``name ( )``: the pending one-word 'command' was a function name."""
@@ -1325,7 +1377,8 @@ class _StructureParser:
         if (cur is None or cur.first != cur.last or self.toks[cur.first].kind != T_WORD
                 or nxt is None or nxt.kind != T_OP or nxt.op != ")"):
             raise ShellParseError("unexpected '('", t.start)
-        # Undo the operator bookkeeping done for the name as if it were a command.
+        # The name was provisionally a command; the definition is the list item
+        # instead, so the operator before it stays settled and the shape is dropped.
         self.cur = None
         self.i += 1
         self.frames.append(_Frame("func"))

@@ -30,7 +30,7 @@ from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import Finding, Level
 from dockerlock.edits import Edit
-from dockerlock.facts import (Command, activated_venv, path_venv_dir, run_commands, split_copy,
+from dockerlock.facts import (Command, activated_venv, mentions_python_tooling, path_venv_dir, run_commands, split_copy,
                               venv_created_by)
 from dockerlock.model import Dockerfile, Instruction, Stage
 from dockerlock.pipopts import rule_for
@@ -162,7 +162,7 @@ def _find_stanzas(df: Dockerfile) -> list[Stanza]:
         for ins in stage.instructions:
             if ins.keyword in ("COPY", "ADD"):
                 _track_copy(df, ins, state)
-            elif ins.keyword == "RUN":
+            elif ins.keyword == "RUN" and mentions_python_tooling(ins):
                 stanzas.extend(_scan_run(df, stage, ins, state))
         finals.append(state)
     return stanzas
