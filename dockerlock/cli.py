@@ -125,7 +125,112 @@ def build_app():
                     lambda df, ctx, s, locks: revert_dockerfile(df, ctx, s, force=force), "revert", "reverted")
         raise typer.Exit(code)
 
+    @app.command()
+    def check(
+        paths: Optional[list[Path]] = paths_arg,
+        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
+                                               "inferred per Dockerfile)."),
+        fmt: Format = typer.Option(Format.text, "--format", help="Output format (text, json, github, sarif, "
+                                                                 "markdown)."),
+        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary."),
+        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml with [tool.dockerlock]."),
+    ) -> None:
+        """Check locks and stanzas without changing anything; exit 1 on error-level findings."""
+        code = _check(paths, context, fmt, color, quiet, config)
+        raise typer.Exit(code)
+
+    @app.command()
+    def lock(
+        requirements: Optional[list[Path]] = typer.Argument(None, help="requirements files (default: "
+                                                            "./requirements.txt)."),
+        check_only: bool = typer.Option(False, "--check", help="Report whether the lock is stale; write nothing. "
+                                        "Exit 1 if stale."),
+        python_version: Optional[str] = typer.Option(None, "--python-version", help="Python to lock for "
+                                                     "(default: .python-version beside the requirements)."),
+        python_platform: Optional[str] = typer.Option(None, "--python-platform", help="Lock for one platform "
+                                                      "only (default: universal)."),
+        no_universal: bool = typer.Option(False, "--no-universal", help="Resolve for this machine only."),
+    ) -> None:
+        """Write the sibling pylock.toml with `uv pip compile --format pylock.toml`."""
+        code = _lock(requirements or [Path("requirements.txt")], check_only, python_version, python_platform,
+                     not no_universal)
+        raise typer.Exit(code)
+
     return app
+
+
+def _check(paths, context, fmt, color, quiet, config) -> int:
+    from dockerlock.checks import check_dockerfile
+    from dockerlock.diagnostics import DockerlockError, Level
+    from dockerlock.report import outcome_findings, render_github, render_json, render_markdown, render_sarif
+    from dockerlock.runner import Mode, discover, process
+    from dockerlock.settings import find_pyproject, load_settings
+
+    console, err = _console(color), _console(color, stderr=True)
+    targets = list(paths) if paths else [Path(".")]
+    try:
+        settings = load_settings(config or find_pyproject(targets[0])).override(context=context)
+    except DockerlockError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    files = list(discover(targets, settings))
+    run = process(files, settings, Mode.CHECK, lambda df, ctx, s, locks: check_dockerfile(df, ctx, s))
+    findings = [f for o in run.outcomes for f in outcome_findings(o)]
+    errors = sum(f.level == Level.ERROR for f in findings)
+    code = 2 if any(o.status == "error" for o in run.outcomes) else (1 if errors else 0)
+    if fmt is Format.json:
+        print(render_json(run, Mode.CHECK, "check"))
+    elif fmt is Format.github:
+        out = render_github(run, Mode.CHECK, "check")
+        if out:
+            print(out)
+    elif fmt is Format.markdown:
+        print(render_markdown(run, Mode.CHECK, "check"))
+    elif fmt is Format.sarif:
+        from dockerlock.rules import all_codes
+
+        print(render_sarif(run, Mode.CHECK, "check", all_codes()))
+    else:
+        for f in findings:
+            if quiet and f.level != Level.ERROR:
+                continue
+            style = {"error": "red", "warning": "yellow", "note": "dim"}[f.level.value]
+            console.print(f"{f.location()}: {f.level.value} {f.code}: {f.message}", style=style, markup=False,
+                          highlight=False, soft_wrap=True)
+        warnings = sum(f.level == Level.WARNING for f in findings)
+        console.print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)",
+                      style="bold red" if errors else "bold", markup=False, highlight=False)
+    return code
+
+
+def _lock(requirements, check_only, python_version, python_platform, universal) -> int:
+    from dockerlock.diagnostics import DockerlockError
+    from dockerlock.locking import compile_lock, lock_is_stale
+
+    err = _console(None, stderr=True)
+    code = 0
+    for req in requirements:
+        try:
+            lock_path = req.parent / "pylock.toml"
+            if check_only:
+                stale = lock_is_stale(req, lock_path, python_version=python_version, universal=universal,
+                                      python_platform=python_platform)
+                if stale.stale:
+                    code = max(code, 1)
+                    print(f"{lock_path}: stale against {req}")
+                    for line in stale.describe():
+                        print(f"  {line}")
+                else:
+                    print(f"{lock_path}: up to date with {req}")
+            else:
+                result = compile_lock(req, python_version=python_version, universal=universal,
+                                      python_platform=python_platform)
+                print(f"wrote {result.output} ({result.duration:.1f} s)")
+        except DockerlockError as exc:
+            err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+            code = 2
+    return code
 
 
 def _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides, job, command: str, verb: str) -> int:

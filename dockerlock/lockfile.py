@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from packaging import pylock as _pylock
-from packaging.markers import InvalidMarker, Marker
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -258,7 +258,7 @@ def _read_capped(path: Path, limit: int, *, what: str, error: type[DockerlockErr
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror or exc}", path=where) from None
     # A FIFO or device would block or never end; a directory is a plain mistake.
-    if False:
+    if not stat.S_ISREG(info.st_mode):
         raise error(f"{what} is not a regular file", path=where)
     if info.st_size > limit:
         raise error(

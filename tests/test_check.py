@@ -1,0 +1,49 @@
+"""dockerlock check: unmigrated stanzas, lock problems, drift, installs that bypass the lock."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from migrate_helpers import placeholder_lock, write_tree
+from dockerlock.cli import build_app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(build_app(), list(args), catch_exceptions=False)
+
+
+def test_example_reports_unmigrated_stanza_and_unlocked_pygraphviz(tmp_path):
+    shutil.copytree(ROOT / "examples/omi", tmp_path / "omi")
+    (tmp_path / ".git").mkdir()
+    result = invoke("check", str(tmp_path / "omi"))
+    assert result.exit_code == 1
+    assert "Dockerfile:7: error DLK210" in result.output
+    assert "Dockerfile:21: warning DLK220: pip install git+https://github.com/pygraphviz/pygraphviz.git" in result.output
+    assert invoke("migrate", "-q", str(tmp_path / "omi")).exit_code == 0
+    after = invoke("check", str(tmp_path / "omi"))
+    assert after.exit_code == 0 and "DLK210" not in after.output and "DLK220" in after.output
+
+
+def test_drift_and_python_findings_after_migration(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim\nCOPY pylock.toml /app/\n"
+                      "RUN uv pip install -r /app/pylock.toml --system\n",
+        "requirements.txt": "six==1.17.0\nidna\n",
+        "pylock.toml": placeholder_lock([("six", "1.16.0")], requires_python=">=3.12"),
+    })
+    result = invoke("check", "--format", "json", str(tmp_path / "Dockerfile"))
+    import json
+
+    data = json.loads(result.output)
+    messages = " | ".join(f["message"] for f in data["files"][0]["findings"])
+    codes = {f["code"] for f in data["files"][0]["findings"]}
+    assert result.exit_code == 1
+    assert "idna" in messages and "six" in messages and "3.12" in messages
+    assert all(code.startswith("DLK2") for code in codes)
