@@ -1,9 +1,9 @@
 """``dockerlock check``: lock awareness for a Dockerfile, without changing it.
 
-For each file: pip requirements installs not migrated yet (DLK210); for each locked uv
+For each file: pip requirements installs not migrated yet (DLK240); for each locked uv
 step, the lock itself (valid PEP 751, Python, platform; DLK2xx from ``lockfile``) and
 drift against the ``requirements.txt`` beside it; and installs that bypass the lock:
-a later ``pip install X`` into the interpreter the lock filled (DLK220), such as omi's
+a later ``pip install X`` into the interpreter the lock filled (DLK241), such as omi's
 ``pip install git+...pygraphviz`` after the venv was copied into the runtime stage.
 """
 
@@ -21,9 +21,9 @@ from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
 CODES = {
-    "DLK210": "pip requirements install not migrated to the lock yet",
-    "DLK220": "install after the locked step bypasses the lock",
-    "DLK230": "uv step reads a lock dockerlock cannot find in the build context",
+    "DLK240": "pip requirements install not migrated to the lock yet",
+    "DLK241": "install after the locked step bypasses the lock",
+    "DLK242": "uv step reads a lock dockerlock cannot find in the build context",
 }
 
 
@@ -37,7 +37,7 @@ def check_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) 
     locked: dict[int, set[str]] = {}  # stage index -> venv paths (or "system") filled from a lock/requirements
     for st in plan.stanzas:
         if st.status == pip_to_uv.CONVERTED:
-            result.findings.append(Finding("DLK210", Level.ERROR, "pip install -r "
+            result.findings.append(Finding("DLK240", Level.ERROR, "pip install -r "
                                            + " ".join(w.raw for w in st.pip.requirements)
                                            + " is not migrated to the lock yet (run `dockerlock migrate`)",
                                            path, st.line, hint="dockerlock migrate"))
@@ -79,14 +79,14 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
             lock_ctx = hit[0]
             break
     if lock_ctx is None:
-        return [Finding("DLK230", Level.WARNING, f"cannot find the COPY that brings {step.lock_word} into the "
+        return [Finding("DLK242", Level.WARNING, f"cannot find the COPY that brings {step.lock_word} into the "
                         "image; lock not checked", path, ins.start_line)]
     try:
         host = context.path(lock_ctx)
         lock = load_lock(host)
     except (ContextEscape, DockerlockError) as exc:
         reason = exc.reason if isinstance(exc, DockerlockError) else str(exc)
-        return [Finding("DLK230", Level.ERROR, f"lock {lock_ctx}: {reason}", path, ins.start_line)]
+        return [Finding("DLK242", Level.ERROR, f"lock {lock_ctx}: {reason}", path, ins.start_line)]
     findings: list[Finding] = []
     python = python_from_image(_root_image(df, stage))
     platform = stage.platform if stage.platform and "$" not in stage.platform else "linux/amd64"
@@ -128,7 +128,7 @@ def _unlocked_installs(df: Dockerfile, locked: dict[int, set[str]]) -> list[Find
                 key = venv.rstrip("/") if kind == "venv" and venv else "system"
                 if key in envs:
                     what = " ".join(w.raw for w in pip.packages)
-                    findings.append(Finding("DLK220", Level.WARNING,
+                    findings.append(Finding("DLK241", Level.WARNING,
                                             f"pip install {what} installs into {key}, the environment the lock "
                                             "filled: it bypasses the lock (add it to requirements and re-lock)",
                                             path, ins.start_line))

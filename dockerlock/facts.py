@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 from dockerlock import shell
-from dockerlock.model import Dockerfile, Heredoc, Instruction, Stage
+from dockerlock.model import Dockerfile, Heredoc, Instruction
 from dockerlock.source import Span
 from dockerlock.words import split_words
 
-_SEED_PACKAGES = {"pip", "setuptools", "wheel"}
 _SYSTEM_BIN_DIRS = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"}
 _SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "dash", "/bin/dash", "ash"}
 
@@ -122,47 +120,6 @@ def _with_total(c: Command, total: int) -> Command:
     return Command(c.instruction, c.command, c.argv, c.kind, c.heredoc, c.position, total, c.base)
 
 
-@dataclass(frozen=True)
-class Venv:
-    path: str  # as written / expanded
-    created_at: int | None  # instruction index where ``python -m venv`` made it (this stage)
-    command_position: int | None  # position of the creating command inside that RUN
-    copied: bool = False  # came from COPY --from (holds packages)
-    inherited: bool = False  # from a parent stage
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a pip command installs."""
-
-    kind: str  # "venv" or "system"
-    venv: str | None = None
-    python: str | None = None  # interpreter to give uv (--python)
-    how: str = ""  # why we think so, for messages
-
-
-@dataclass
-class StageFacts:
-    df: Dockerfile
-    stage: Stage
-    venvs: dict[str, Venv] = field(default_factory=dict)
-
-    @cached_property
-    def root_image(self) -> str:
-        stage = self.stage
-        while stage.parent is not None:
-            stage = self.df.stages[stage.parent]
-        return stage.image_expanded or stage.image
-
-    def lineage(self) -> list[Stage]:
-        """This stage and the stages it is built FROM, nearest first."""
-        out, stage = [self.stage], self.stage
-        while stage.parent is not None:
-            stage = self.df.stages[stage.parent]
-            out.append(stage)
-        return out
-
-
 VENV_CREATE = re.compile(r"^(?:\S*/)?(?:python[0-9.]*|py)$")
 
 
@@ -206,12 +163,6 @@ def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
     if first.endswith("/bin") and first not in _SYSTEM_BIN_DIRS and "$" not in first[:1]:
         return first[: -len("/bin")]
     return None
-
-
-def normalise_dir(path: str) -> str:
-    if path.startswith("$"):
-        return path.rstrip("/")
-    return posixpath.normpath(path) if path else path
 
 
 def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None:

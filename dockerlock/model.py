@@ -408,10 +408,8 @@ class _Scanner:
         n = len(lines)
         i = self._directives()
         cont = re.compile(re.escape(self.escape) + r"[ \t]*$")
-        groups: list[tuple[int, int, list[tuple[int, int, int]], list[int]]] = []
         # masked lines handed to dockerfile-parse (same count, same numbering)
         masked = list(lines)
-        heredoc_plan: dict[int, tuple[int, list[Heredoc]]] = {}
         instructions: list[Instruction] = []
         stage = -1
         while i < n:

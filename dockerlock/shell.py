@@ -57,7 +57,6 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence, Union
 
-import bashlex
 
 from dockerlock.diagnostics import DockerlockError
 
@@ -1388,6 +1387,8 @@ class _StructureParser:
 def _build_from_bashlex(s: str, toks: list[_Token], start: int, end: int,
                         depth0: int) -> tuple[list[_Shape], list[tuple[Word, int]]]:
     """Let bashlex decide the structure, then attach our tokens to its command spans."""
+    import bashlex  # imported on first use: it costs ~150 ms and most RUN bodies never need it
+
     try:
         trees = bashlex.parse(s[start:end])
     except Exception as exc:  # bashlex raises ParsingError, NotImplementedError and internal errors

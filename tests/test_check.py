@@ -23,11 +23,11 @@ def test_example_reports_unmigrated_stanza_and_unlocked_pygraphviz(tmp_path):
     (tmp_path / ".git").mkdir()
     result = invoke("check", str(tmp_path / "omi"))
     assert result.exit_code == 1
-    assert "Dockerfile:7: error DLK210" in result.output
-    assert "Dockerfile:21: warning DLK220: pip install git+https://github.com/pygraphviz/pygraphviz.git" in result.output
+    assert "Dockerfile:7: error DLK240" in result.output
+    assert "Dockerfile:21: warning DLK241: pip install git+https://github.com/pygraphviz/pygraphviz.git" in result.output
     assert invoke("migrate", "-q", str(tmp_path / "omi")).exit_code == 0
     after = invoke("check", str(tmp_path / "omi"))
-    assert after.exit_code == 0 and "DLK210" not in after.output and "DLK220" in after.output
+    assert after.exit_code == 0 and "DLK240" not in after.output and "DLK241" in after.output
 
 
 def test_drift_and_python_findings_after_migration(tmp_path):

@@ -636,6 +636,7 @@ def test_read_requirements_missing_file(tmp_path):
         read_requirements(tmp_path / "requirements.txt")
 
 
+@pytest.mark.corpus
 def test_read_corpus_requirements():
     corpus = Path(__file__).parents[2] / "shared" / "corpus" / "omi"
     files = sorted(corpus.glob("*requirements.txt")) if corpus.is_dir() else []

@@ -236,7 +236,8 @@ def test_requirements_copy_kept_when_still_used():
 NOT_CONVERTED = {
     "user": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install --user -r requirements.txt\n",
              "--user"),
-    "wheel": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip wheel -r requirements.txt -w /w\n", None),
+    "wheel": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip wheel -r requirements.txt -w /w\n",
+              "pip wheel -r builds or fetches files"),
     "substitution": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -r $(ls *.txt)\n",
                      "computed at build time"),
     "other stage": ("FROM python:3.11 AS req\nRUN echo six > /r.txt\nFROM python:3.11\n"
@@ -352,3 +353,17 @@ def test_record_round_trip_and_idempotence():
     first = out.splitlines()[2]
     assert first.startswith("# dockerlock: migrated pip -> uv; `dockerlock revert` restores it [v1 n=3 h=")
     assert run_migrate(out, ROOT_FILES, Settings()).new_text is None
+
+
+def test_named_lock_beside_a_named_requirements_file():
+    files = {"requirements/base.txt": "six\n", "requirements/development.txt": "six\n",
+             "requirements/pylock.base.toml": LOCK, "requirements/pylock.development.toml": LOCK}
+    text = ("FROM python:3.11 AS base\nCOPY requirements/base.txt requirements/\n"
+            "RUN pip install -r requirements/base.txt\n"
+            "FROM base AS dev\nCOPY requirements/development.txt requirements/\n"
+            "RUN pip install -r requirements/development.txt\n")
+    out = run_migrate(text, files).new_text
+    assert "COPY requirements/pylock.base.toml requirements/pylock.base.toml\n" in out
+    assert "uv pip install -r requirements/pylock.base.toml --system" in out
+    assert "uv pip install -r requirements/pylock.development.toml --system" in out
+    assert out.count("astral-sh/uv") == 1  # the dev stage inherits uv from base

@@ -136,12 +136,14 @@ def plan_migration(df: Dockerfile, context: BuildContext, settings: Settings,
     stanzas = _find_stanzas(df)
     findings: list[Finding] = []
     for st in stanzas:
+        if st.status != CONVERTED:
+            continue
         _classify(df, context, settings, st)
         if st.status == CONVERTED:
             _check_lock(df, context, settings, st, load_lock)
         if st.status == CONVERTED:
             _plan_edits(df, context, settings, st, load_lock)
-    _share_uv_provision(stanzas)
+    _share_uv_provision(df, stanzas)
     edits: list[Edit] = [e for st in stanzas if st.status == CONVERTED for e in st.edits]
     for st in stanzas:
         findings.extend(_findings_for(st, path))
@@ -215,6 +217,12 @@ def _scan_run(df: Dockerfile, stage: Stage, ins: Instruction, state: _EnvState) 
         if pip.subcommand == "install" and pip.requirements:
             st = Stanza(instruction=ins, command=cmd, pip=pip, stage=stage, uv_ready=state.uv)
             _resolve_target(df, ins, st, state, activated)
+            found.append(st)
+        elif pip.subcommand in ("wheel", "download") and pip.requirements:
+            st = Stanza(instruction=ins, command=cmd, pip=pip, stage=stage, uv_ready=state.uv)
+            st.refuse(f"pip {pip.subcommand} -r builds or fetches files for a later install, it installs "
+                      "nothing: migrate the install that consumes them by hand (e.g. uv pip sync the lock "
+                      "in that stage)")
             found.append(st)
         key = _target_key(df, ins, pip, state, activated)
         if pip.subcommand == "install":
@@ -317,7 +325,7 @@ def _resolve_target(df: Dockerfile, ins: Instruction, st: Stanza, state: _EnvSta
 
 # -- classification -----------------------------------------------------------------------
 def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Stanza) -> None:
-    ins, pip, stage = st.instruction, st.pip, st.stage
+    pip, stage = st.pip, st.stage
     image = _root_image(df, stage)
     windows_shell = any(x.keyword == "SHELL" and re.search(r"powershell|pwsh|cmd(\.exe)?\b", x.body, re.I)
                         for x in stage.instructions)
@@ -375,19 +383,15 @@ def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Sta
 
 
 def _root_image(df: Dockerfile, stage: Stage) -> str:
-    while stage.parent is not None:
-        stage = df.stages[stage.parent]
-    return stage.image_expanded or stage.image
+    root = _lineage(df, stage)[-1]
+    return root.image_expanded or root.image
 
 
 def _gpu_reason(df: Dockerfile, stage: Stage, image: str) -> str | None:
     m = _GPU_IMAGE.search(image)
     if m:
         return f"base image {image}"
-    lineage = [stage]
-    while lineage[-1].parent is not None:
-        lineage.append(df.stages[lineage[-1].parent])
-    for s in lineage:
+    for s in _lineage(df, stage):
         for ins in s.instructions:
             if ins.keyword == "RUN":
                 m = _GPU_APT.search(ins.body)
@@ -435,7 +439,6 @@ def _resolve_requirements(df: Dockerfile, context: BuildContext, settings: Setti
     ins = st.instruction
     cwd = _cwd_at(df, st)
     for word in st.pip.requirements:
-        raw = word.raw if word.value is None else word.value
         expanded = word.value if not word.has_variables else df.expand_at(ins, word.raw)
         if expanded is None:
             st.refuse(f"cannot resolve '{word.raw}': give the ARG/ENV a default value or pass --lock")
@@ -475,11 +478,10 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
                     st.refuse(f"{req.raw_path} is downloaded by ADD (line {ins.start_line})")
                     return
                 try:
-                    host = context.path(ctx_path)
+                    context.path(ctx_path)  # refuses ../ and symlinks that leave the context
                 except ContextEscape as exc:
                     st.refuse(f"requirements path escapes the build context: {exc}")
                     return
-                del host
                 req.copy, req.context_path, req.dir_copy, req.sole_source = ins, ctx_path, dir_copy, sole
                 req.dest_is_dir = dest_is_dir
                 return
@@ -563,13 +565,30 @@ def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
 
 
 # -- lock ---------------------------------------------------------------------------------
-def _lock_paths(settings: Settings, st: Stanza) -> tuple[str, str] | None:
+def default_lock_for(context: BuildContext, requirements: str) -> str:
+    """The lock that stands in for a requirements file: ``pylock.<name>.toml`` beside it when
+    that exists (``requirements/base.txt`` -> ``requirements/pylock.base.toml``), else the
+    sibling ``pylock.toml``."""
+    folder = posixpath.dirname(requirements)
+    stem = posixpath.basename(requirements).rsplit(".", 1)[0]
+    names = []
+    for name in (stem, stem.removeprefix("requirements-").removeprefix("requirements_")):
+        if name and name != "requirements" and "." not in name and name not in names:
+            names.append(name)
+    for name in names:
+        candidate = posixpath.join(folder, f"pylock.{name}.toml")
+        if context.exists(candidate):
+            return candidate
+    return posixpath.join(folder, "pylock.toml")
+
+
+def _lock_paths(context: BuildContext, settings: Settings, st: Stanza) -> tuple[str, str] | None:
     """(context path of the lock, image path the step reads it from)."""
     ctx_locks = set()
     for req in st.requirements:
         assert req.context_path is not None
         configured = settings.lock_for(req.context_path)
-        ctx_locks.add(configured or posixpath.join(posixpath.dirname(req.context_path), "pylock.toml"))
+        ctx_locks.add(configured or default_lock_for(context, req.context_path))
     if len(ctx_locks) != 1:
         st.refuse("the requirements files live in different folders and no single lock covers them; "
                   "pass --lock or map them in [tool.dockerlock] locks")
@@ -598,7 +617,7 @@ def _image_python(df: Dockerfile, context: BuildContext, st: Stanza, lock_ctx: s
 
 def _check_lock(df: Dockerfile, context: BuildContext, settings: Settings, st: Stanza,
                 load_lock: LockLoader | None) -> None:
-    paths = _lock_paths(settings, st)
+    paths = _lock_paths(context, settings, st)
     if paths is None:
         return
     st.lock_context_path, st.lock_image_path = paths
@@ -656,8 +675,7 @@ def _plan_edits(df: Dockerfile, context: BuildContext, settings: Settings, st: S
     first = st.requirements[0]
     provider = first.copy
     assert provider is not None
-    # new lines that bring the lock (and uv) into the stage
-    lines: list[str] = []
+    # the new line that brings the lock into the stage
     lock_dest = posixpath.dirname(_copy_dest_for_lock(df, provider, first))
     copy_flags = " ".join(f.raw for f in provider.flags if f.name in ("chown", "chmod", "link"))
     sources = [lock_ctx] + ([pyver_ctx] if has_pyver else [])
@@ -747,23 +765,32 @@ class _UvEdit(Edit):
     """Marker type: the uv provisioning insertion (at most one per stage)."""
 
 
-def _share_uv_provision(stanzas: list[Stanza]) -> None:
-    """uv is made available once per stage: keep the first provisioning edit, drop the rest.
+def _share_uv_provision(df: Dockerfile, stanzas: list[Stanza]) -> None:
+    """uv is made available once: keep the first provisioning edit of a stage lineage.
 
-    Also drop it when the stage (or an ancestor) already has uv.
+    Also drop it when the stage (or a stage it is built FROM) already has uv.
     """
-    seen_stage: set[int] = set()
+    provisioned: set[int] = set()
     for st in stanzas:
         if st.status != CONVERTED:
             continue
+        lineage = {s.index for s in _lineage(df, st.stage)}
         kept: list[Edit] = []
         for e in st.edits:
             if isinstance(e, _UvEdit):
-                if st.stage.index in seen_stage or st.uv_ready:
+                if lineage & provisioned or st.uv_ready:
                     continue
-                seen_stage.add(st.stage.index)
+                provisioned.add(st.stage.index)
             kept.append(e)
         st.edits = kept
+
+
+def _lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the stages it is built FROM, nearest first."""
+    out = [stage]
+    while out[-1].parent is not None:
+        out.append(df.stages[out[-1].parent])
+    return out
 
 
 def _uv_step(df: Dockerfile, settings: Settings, st: Stanza, lock_img: str,

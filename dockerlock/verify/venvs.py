@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from dockerlock.diagnostics import ConfigError
+from dockerlock.locking import find_uv  # one way to find uv, shared with lock generation
 from dockerlock.verify import (
     LIST_DISTRIBUTIONS_SCRIPT, Difference, InstalledDist, Progress, VerifyError, check,
     compare_installed, describe_command, parse_distributions, run_process,
@@ -171,23 +172,6 @@ def _ratio(timings: Mapping[str, float], run: str) -> float | None:
 
 # --------------------------------------------------------------------------- resolution
 
-def find_uv(which=shutil.which) -> list[str]:
-    """The uv command: ``uv`` on PATH, else the binary of the ``uv`` Python package."""
-    found = which("uv")
-    if found:
-        return [found]
-    try:
-        import uv as uv_package  # the PyPI "uv" package ships the binary
-    except ImportError:
-        uv_package = None
-    if uv_package is not None:
-        try:
-            return [uv_package.find_uv_bin()]
-        except Exception:  # noqa: BLE001 - any failure means "not usable"
-            pass
-    raise VerifyError("uv not found", hint="install uv (e.g. `pip install uv`) or pass its path")
-
-
 def resolve_python(python: str | None, uv: Sequence[str], *, which=shutil.which,
                    timeout: float = 30) -> str:
     """An interpreter path for ``python -m venv``.
@@ -281,9 +265,11 @@ def plan_venvs(pip_step: PipStep, uv_step: UvStep, *, workdir: Path, python: str
 
     removed = [name for name in _PYTHON_LEAKS if name in environ]
     pip_env = {"PIP_CACHE_DIR": str(workdir / "cache" / "pip")}
+    features = [] if isolated else [
+        f for f in environ.get("UV_PREVIEW_FEATURES", "").split(",") if f.strip() and f != "pylock"]
     uv_env = {
         "UV_CACHE_DIR": str(workdir / "cache" / "uv"),
-        "UV_PREVIEW_FEATURES": "pylock",
+        "UV_PREVIEW_FEATURES": ",".join([*features, "pylock"]),
         "UV_PYTHON_DOWNLOADS": "never",
     }
     if isolated:
