@@ -367,3 +367,15 @@ def test_named_lock_beside_a_named_requirements_file():
     assert "uv pip install -r requirements/pylock.base.toml --system" in out
     assert "uv pip install -r requirements/pylock.development.toml --system" in out
     assert out.count("astral-sh/uv") == 1  # the dev stage inherits uv from base
+
+
+def test_gpu_judged_for_the_whole_image_not_just_the_builder_stage():
+    # diarizer shape: requirements go into a plain builder venv, copied into a CUDA runtime stage
+    text = ("FROM python:3.11-slim AS builder\nRUN python -m venv /opt/venv\nENV PATH=\"/opt/venv/bin:$PATH\"\n"
+            "COPY requirements.txt /tmp/\nRUN pip install --no-cache-dir -r /tmp/requirements.txt\n"
+            "FROM python:3.11-slim\nENV PATH=\"/usr/local/cuda/bin:/opt/venv/bin:$PATH\"\n"
+            "RUN apt-get update && apt-get -y install cuda-runtime-13-2\n"
+            "COPY --from=builder /opt/venv /opt/venv\n")
+    result = run_migrate(text, ROOT_FILES)
+    assert result.new_text is None and result.deferred == 1
+    assert any("deferred by default" in f.message for f in result.findings)

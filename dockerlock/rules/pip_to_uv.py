@@ -388,17 +388,26 @@ def _root_image(df: Dockerfile, stage: Stage) -> str:
 
 
 def _gpu_reason(df: Dockerfile, stage: Stage, image: str) -> str | None:
-    m = _GPU_IMAGE.search(image)
-    if m:
+    """Why this file builds a GPU/specialised image, or None.
+
+    Judged over the whole file, not just the stanza's stage: omi's diarizer installs its
+    requirements in a plain builder stage and copies the venv into a stage that installs
+    the CUDA runtime, so the image that ships is a GPU image all the same.
+    """
+    if _GPU_IMAGE.search(image):
         return f"base image {image}"
-    for s in _lineage(df, stage):
-        for ins in s.instructions:
-            if ins.keyword == "RUN":
-                m = _GPU_APT.search(ins.body)
-                if m and ("apt" in ins.body or "yum" in ins.body or "dnf" in ins.body):
-                    return f"installs {m.group(1)} (line {ins.start_line})"
-            if ins.keyword == "ENV" and re.search(r"\b(CUDA_HOME|NVIDIA_VISIBLE_DEVICES|CUDA_VERSION)\b", ins.body):
-                return f"sets CUDA environment (line {ins.start_line})"
+    for other in df.stages:
+        other_image = other.image_expanded or other.image
+        if _GPU_IMAGE.search(other_image):
+            return f"stage on line {other.start_line} builds FROM {other_image}"
+    for ins in df.instructions:
+        if ins.keyword == "RUN":
+            m = _GPU_APT.search(ins.body)
+            if m and re.search(r"\b(apt-get|apt|yum|dnf|microdnf|apk|conda|mamba)\b", ins.body):
+                return f"installs {m.group(1)} (line {ins.start_line})"
+        if ins.keyword == "ENV" and re.search(r"\b(CUDA_HOME|NVIDIA_VISIBLE_DEVICES|NVIDIA_DRIVER_CAPABILITIES|"
+                                              r"CUDA_VERSION)\b|/usr/local/cuda|/usr/local/nvidia", ins.body):
+            return f"sets up CUDA (line {ins.start_line})"
     return None
 
 
