@@ -24,7 +24,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / ".git").mkdir()
-        make_tree(root, 1000)
+        paths = make_tree(root, 1000)
+        distinct = len({p.read_bytes() for p in paths})
+        print(f"tree: 1000 Dockerfiles from {distinct} distinct files")
         runs = [timed(exe + ["migrate", "--check", "--no-lock-check", "--quiet", str(root)]) for _ in range(3)]
         best = min(runs)
         print(f"migrate --check --no-lock-check over 1000 files: {best:.2f} s wall "

@@ -157,6 +157,16 @@ def build_app():
                      not no_universal)
         raise typer.Exit(code)
 
+    @app.command()
+    def init(
+        path: Optional[Path] = typer.Argument(None, help="pyproject.toml to extend, or its folder (default: "
+                                              "./pyproject.toml, created if absent)."),
+    ) -> None:
+        """Add a commented [tool.dockerlock] table to pyproject.toml, keeping the rest of the file as is."""
+        from dockerlock.init import run_init
+
+        raise typer.Exit(run_init(path or Path(".")))
+
     return app
 
 

@@ -48,7 +48,8 @@ class Command:
         return ins.logical.source_span(self.base + self.command.start, self.base + self.command.end)
 
 
-_INTERESTING = re.compile(r"pip|venv|activate|\buv\b")
+# pip/pip3/pip3.11 as a word (not "pipefail"), venv creation/activation, uv itself.
+_INTERESTING = re.compile(r"(?<![\w-])pip[0-9.]*(?![\w-])|venv|activate|(?<![\w-])uv(?![\w-])")
 
 
 def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:

@@ -18,6 +18,7 @@ Nothing here re-serialises an instruction: every instruction keeps its span into
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import re
@@ -53,24 +54,29 @@ class Directive:
 class LogicalLine:
     """An instruction's text with continuations joined, as BuildKit sees it.
 
-    ``offsets[i]`` is the offset in ``Source.text`` of ``text[i]``, so any range of the
-    logical text maps back to the exact source it came from.
+    Each piece of the logical text is a run of one source line: ``segments`` holds
+    ``(logical start, source start)`` per piece, so any range of the logical text maps
+    back to the exact source it came from (``source_offset``/``source_span``).
     """
 
     text: str
-    offsets: tuple[int, ...]
+    segments: tuple[tuple[int, int], ...]  # (logical start, source start), ascending
 
     def source_offset(self, index: int) -> int:
         """Source offset of logical ``index`` (``len(text)`` maps just past the last char)."""
-        if index < len(self.offsets):
-            return self.offsets[index]
-        return self.offsets[-1] + 1 if self.offsets else 0
+        if not self.segments:
+            return 0
+        if index >= len(self.text):
+            return self.source_offset(len(self.text) - 1) + 1 if self.text else self.segments[0][1]
+        k = bisect.bisect_right(self.segments, (index, float("inf"))) - 1
+        logical_start, source_start = self.segments[k]
+        return source_start + (index - logical_start)
 
     def source_span(self, start: int, end: int) -> Span:
         if end <= start:
             pos = self.source_offset(start)
             return Span(pos, pos)
-        return Span(self.offsets[start], self.offsets[end - 1] + 1)
+        return Span(self.source_offset(start), self.source_offset(end - 1) + 1)
 
 
 @dataclass(frozen=True)
@@ -210,8 +216,10 @@ class Dockerfile:
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def parse(cls, source: Source) -> "Dockerfile":
-        return _Scanner(source).run()
+    def parse(cls, source: Source, *, locate_with_dockerfile_parse: bool = True) -> "Dockerfile":
+        """Parse ``source``; ``locate_with_dockerfile_parse=False`` skips the dockerfile-parse
+        pass (used when re-parsing our own output, where only BuildKit's rules matter)."""
+        return _Scanner(source, locate_with_dockerfile_parse).run()
 
     @classmethod
     def from_bytes(cls, data: bytes, path: str = "<input>") -> "Dockerfile":
@@ -391,8 +399,9 @@ def _parse_env(ins: Instruction, escape: str, values: dict[str, str | None]) -> 
 class _Scanner:
     """BuildKit's line rules over ``Source``; see the module docstring."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, locate_with_dockerfile_parse: bool = True) -> None:
         self.source = source
+        self.locate = locate_with_dockerfile_parse
         lines = source.text.split("\n")
         if source.final_newline:
             lines.pop()
@@ -460,7 +469,7 @@ class _Scanner:
             instructions.append(ins)
         if not instructions:
             raise self.error("file has no instructions (only comments or blank lines)", 1)
-        corrections = self._cross_check(masked, instructions)
+        corrections = self._cross_check(masked, instructions) if self.locate else []
         dockerfile = Dockerfile(self.source, tuple(self.directives), self.escape,
                                 tuple(instructions), tuple(corrections))
         if not dockerfile.stages:
@@ -499,13 +508,15 @@ class _Scanner:
                      stage: int) -> tuple[Instruction, int]:
         starts = self.source.line_starts
         chars: list[str] = []
-        offsets: list[int] = []
+        segments: list[tuple[int, int]] = []
+        length = 0
         for line_idx, a, b in pieces:
-            base = starts[line_idx]
-            chars.append(self.lines[line_idx][a:b])
-            offsets.extend(range(base + a, base + b))
+            if b > a:
+                segments.append((length, starts[line_idx] + a))
+                chars.append(self.lines[line_idx][a:b])
+                length += b - a
         text = "".join(chars)
-        logical = LogicalLine(text, tuple(offsets))
+        logical = LogicalLine(text, tuple(segments))
         m = re.match(r"\S+", text)
         keyword = m.group(0).upper() if m else ""
         args_start = m.end() if m else 0

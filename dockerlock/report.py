@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from dockerlock import __version__
 from dockerlock.diagnostics import Finding, Level
@@ -17,11 +19,20 @@ from dockerlock.runner import Mode, Outcome, Run
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 SKIP_CODES = ("DLK102", "DLK103", "DLK304")  # stanzas left untouched, with their reason
+CHANGE_CODES = ("DLK101", "DLK301", "DLK302")  # stanzas converted or restored
+DETAIL_CODE = "DLK105"  # a detail of the conversion above it
+STATUSES = ("changed", "would change", "unchanged", "error")
+#: Version of the ``--format json`` document (docs/json-schema.md); bumped on incompatible changes.
+JSON_SCHEMA_VERSION = 1
 
 
-def exit_code(run: Run, mode: Mode) -> int:
+def exit_code(run: Run, mode: Mode, command: str | None = None) -> int:
+    """0 nothing to do / done, 1 would change (or, for ``check``, error-level findings), 2 error."""
     if any(o.status == "error" for o in run.outcomes):
         return EXIT_ERROR
+    if command == "check":
+        errors = any(f.level == Level.ERROR for o in run.outcomes for f in outcome_findings(o))
+        return EXIT_CHANGES if errors else EXIT_OK
     if mode is not Mode.WRITE and any(o.status == "would change" for o in run.outcomes):
         return EXIT_CHANGES
     return EXIT_OK
@@ -94,7 +105,25 @@ def outcome_findings(o: Outcome) -> list[Finding]:
     return found
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def summary_text(run: Run, mode: Mode, command: str) -> str:
+    """The one-line summary the text output ends with, for every format."""
+    if command == "check":
+        findings = [f for o in run.outcomes for f in outcome_findings(o)]
+        errors = sum(f.level == Level.ERROR for f in findings)
+        warnings = sum(f.level == Level.WARNING for f in findings)
+        return f"{len(run.outcomes)} file(s) checked: {errors} error(s), {warnings} warning(s)"
+    lines: list[str] = []
+    verb = {"migrate": "migrated", "revert": "reverted"}.get(command, command)
+    render_text(run, mode, verb, lambda text, style: lines.append(text), show_diff=False, quiet=True)
+    return lines[-1]
+
+
 def render_json(run: Run, mode: Mode, command: str) -> str:
+    """The ``--format json`` document; its schema is in docs/json-schema.md."""
     files = []
     for o in run.outcomes:
         r = o.result
@@ -108,11 +137,14 @@ def render_json(run: Run, mode: Mode, command: str) -> str:
             "diff": o.diff or None,
         })
     counts = Counter(o.status for o in run.outcomes)
-    return json.dumps({"tool": "dockerlock", "version": __version__, "command": command, "mode": mode.value,
-                       "exit_code": exit_code(run, mode), "summary": dict(counts), "files": files}, indent=2)
+    summary = {"files": len(run.outcomes), **{status: counts[status] for status in STATUSES}}
+    return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "tool": "dockerlock", "version": __version__,
+                       "command": command, "mode": mode.value, "exit_code": exit_code(run, mode, command),
+                       "summary": summary, "files": files}, indent=2)
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
+    """Workflow-command escaping, as GitHub's toolkit does it (data, and properties)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -120,7 +152,12 @@ def _gh_escape(text: str, prop: bool = False) -> str:
 
 
 def render_github(run: Run, mode: Mode, command: str) -> str:
-    """Workflow commands: one annotation per finding worth showing on the PR."""
+    """Workflow commands: one annotation per finding worth showing on the PR, then the summary.
+
+    Errors and warnings become ``::error``/``::warning``; notes are left out except the
+    conversions (DLK101, as ``::notice``). When ``$GITHUB_STEP_SUMMARY`` names a file, the
+    markdown report is appended to it (the job's summary page).
+    """
     lines = []
     for o in run.outcomes:
         for f in outcome_findings(o):
@@ -130,7 +167,8 @@ def render_github(run: Run, mode: Mode, command: str) -> str:
             loc = f"file={_gh_escape(f.path or o.path, True)}"
             if f.line:
                 loc += f",line={f.line}"
-            lines.append(f"::{kind} {loc},title={f.code}::{_gh_escape(f.message)}")
+            lines.append(f"::{kind} {loc},title={_gh_escape(f.code, True)}::{_gh_escape(f.message)}")
+    lines.append(summary_text(run, mode, command))
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
@@ -138,43 +176,118 @@ def render_github(run: Run, mode: Mode, command: str) -> str:
     return "\n".join(lines)
 
 
+# -- markdown ---------------------------------------------------------------------------------
+def _md_text(text: str) -> str:
+    """Message text for markdown: keep `code spans`; outside them, ``<`` cannot open an HTML tag."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: treat the whole text as plain
+        parts = [text.replace("`", "\\`")]
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;")
+    return "`".join(parts)
+
+
+def _md_code(text: str) -> str:
+    """An inline code span that survives backticks in ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _md_fence(body: str, info: str) -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`{3,}", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", body.rstrip("\n"), fence]
+
+
+def _md_item(f: Finding, with_level: bool = False) -> str:
+    where = f"line {f.line}" if f.line else "file"
+    level = f"{f.level.value} " if with_level else ""
+    return f"- {where} ({level}{f.code}): {_md_text(f.message)}"
+
+
+def _md_sections(findings: list[Finding], command: str) -> list[tuple[str, list[str]]]:
+    if command == "check":
+        by_level = [("Errors", Level.ERROR), ("Warnings", Level.WARNING), ("Notes", Level.NOTE)]
+        return [(title, [_md_item(f) for f in findings if f.level == level]) for title, level in by_level]
+    changed: list[str] = []
+    skipped: list[str] = []
+    errors: list[str] = []
+    other: list[str] = []
+    last_change: Finding | None = None
+    for f in findings:
+        if f.code == DETAIL_CODE and last_change is not None and last_change.line == f.line:
+            changed.append(f"  - {_md_text(f.message)}")
+            continue
+        last_change = None
+        if f.level == Level.ERROR:
+            errors.append(_md_item(f))
+        elif f.code in CHANGE_CODES:
+            changed.append(_md_item(f))
+            last_change = f
+        elif f.code in SKIP_CODES or f.code == "DLK303":
+            skipped.append(_md_item(f))
+        else:
+            other.append(_md_item(f, with_level=True))
+    return [("Errors", errors), ("Changed", changed), ("Skipped", skipped), ("Other findings", other)]
+
+
 def render_markdown(run: Run, mode: Mode, command: str) -> str:
-    counts = Counter(o.status for o in run.outcomes)
-    out = [f"## dockerlock {command}", ""]
-    changed = counts["changed"] + counts["would change"]
-    out.append(f"**{changed}** file(s) {'would change' if mode is not Mode.WRITE else 'changed'}, "
-               f"**{counts['unchanged']}** unchanged, **{counts['error']}** error(s).")
+    """A report ready to paste into a PR comment or a job summary.
+
+    Per file: what changed, what was left alone and why, errors, and the diff (``--diff``)
+    in a fenced block. Files with nothing to report are listed on one line at the end.
+    """
+    title = {"migrate": "migrate", "revert": "revert", "check": "check"}.get(command, command)
+    mode_note = {Mode.DIFF: " (diff, nothing written)", Mode.CHECK: " (check, nothing written)",
+                 Mode.WRITE: ""}[mode] if command != "check" else ""
+    out = [f"## dockerlock {title}{mode_note}", "", summary_text(run, mode, command) + "."]
+    quiet: list[str] = []
     for o in run.outcomes:
-        out += ["", f"### `{o.path}`", ""]
-        fs = outcome_findings(o)
-        if not fs:
-            out.append("No pip requirements install found.")
-        for f in fs:
-            icon = {"error": "❌", "warning": "⚠️", "note": "✅" if f.code in ("DLK101", "DLK301") else "ℹ️"}[f.level.value]
-            line = f" (line {f.line})" if f.line else ""
-            out.append(f"- {icon} **{f.code}**{line}: {f.message}")
+        findings = outcome_findings(o)
+        if not findings and not o.diff and o.status == "unchanged":
+            quiet.append(_md_code(o.path))
+            continue
+        out += ["", f"### {_md_code(o.path)}: {o.status}"]
+        for heading, items in _md_sections(findings, command):
+            if items:
+                out += ["", f"**{heading}**", "", *items]
         if o.diff:
-            out += ["", "<details><summary>Diff</summary>", "", "```diff", o.diff.rstrip("\n"), "```", "",
-                    "</details>"]
+            out += ["", *_md_fence(o.diff, "diff")]
+    if quiet:
+        label = "Nothing to report" if command == "check" else "No pip requirements install found"
+        out += ["", f"{label}: {', '.join(quiet)}."]
     return "\n".join(out)
 
 
+# -- SARIF ------------------------------------------------------------------------------------
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def _sarif_uri(path: str) -> str:
+    """A relative (or absolute-path) URI reference for a file path: '/' separators, escaped."""
+    return quote(path.replace(os.sep, "/"), safe="/-._~!$&'()*+,;=:@")
+
+
 def render_sarif(run: Run, mode: Mode, command: str, rules: dict[str, str]) -> str:
+    """SARIF 2.1.0: one run, every finding code as a rule (stable ``ruleIndex``), one result per finding."""
+    codes = sorted(rules)
     results = []
-    used: dict[str, str] = {}
     for o in run.outcomes:
         for f in outcome_findings(o):
-            used[f.code] = rules.get(f.code, f.code)
-            region = {"startLine": f.line} if f.line else None
-            location = {"physicalLocation": {"artifactLocation": {"uri": (f.path or o.path).replace(os.sep, "/")}}}
-            if region:
-                location["physicalLocation"]["region"] = region
-            results.append({"ruleId": f.code, "level": f.level.value, "message": {"text": f.message},
-                            "locations": [location]})
-    driver = {"name": "dockerlock", "version": __version__, "informationUri": "https://github.com/dockerlock/dockerlock",
-              "rules": [{"id": code, "shortDescription": {"text": text}} for code, text in sorted(used.items())]}
+            if f.code not in rules:
+                codes.append(f.code)
+                rules = {**rules, f.code: f.code}
+            location: dict = {"physicalLocation": {"artifactLocation": {"uri": _sarif_uri(f.path or o.path)}}}
+            if f.line:
+                location["physicalLocation"]["region"] = {"startLine": f.line}
+            results.append({"ruleId": f.code, "ruleIndex": codes.index(f.code), "level": f.level.value,
+                            "message": {"text": f.message}, "locations": [location]})
+    driver = {"name": "dockerlock", "version": __version__, "semanticVersion": __version__,
+              "rules": [{"id": code, "shortDescription": {"text": rules[code]}} for code in codes]}
+    # executionSuccessful: dockerlock ran to the end; files it could not process are DLK001 results.
+    invocation = {"executionSuccessful": True, "exitCode": exit_code(run, mode, command)}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0",
-                       "runs": [{"tool": {"driver": driver}, "results": results}]}, indent=2)
+                       "runs": [{"tool": {"driver": driver}, "invocations": [invocation], "results": results}]},
+                      indent=2)

@@ -91,6 +91,8 @@ def _rel(p: Path, settings: Settings) -> str:
 
 
 def _excluded(p: Path, settings: Settings) -> bool:
+    if not settings.exclude:
+        return False
     rel = _rel(p, settings)
     return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat) for pat in settings.exclude)
 

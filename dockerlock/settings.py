@@ -1,12 +1,15 @@
 """Settings: ``[tool.dockerlock]`` in pyproject.toml, overridden by command-line flags.
 
 Read once, at the edge, into an immutable ``Settings``; nothing below the CLI looks at
-flags or files for configuration.
+flags or files for configuration. The table is read with tomlkit (the library ``dockerlock
+init`` writes it with); values are checked here, for the file and the flags alike, so a bad
+value stops the run with one message instead of producing a Dockerfile that cannot build.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,9 @@ class Settings:
 
     def override(self, **changes: Any) -> "Settings":
         """Apply CLI flags: only values the user actually gave (not None) win."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        given = {k: v for k, v in changes.items() if v is not None}
+        _validate(given, "command line")
+        return replace(self, **given)
 
     def uv_image_ref(self) -> str:
         ref = f"{UV_IMAGE}:{self.uv_version}"
@@ -86,28 +91,44 @@ def find_pyproject(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                import tomllib
-
-                data = tomllib.loads(candidate.read_text("utf-8"))
+                data = read_toml(candidate)
             except (OSError, ValueError):
                 data = {}
-            if "dockerlock" in data.get("tool", {}):
+            tool = data.get("tool", {})
+            if isinstance(tool, dict) and "dockerlock" in tool:
                 return candidate
         if (folder / ".git").exists():
             break
     return None
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file into plain Python values (tomlkit; tomllib words the errors).
+
+    Raises ``OSError`` or ``ValueError`` (both tomlkit's and tomllib's parse errors are
+    ``ValueError`` subclasses).
+    """
+    import tomlkit
+
+    text = path.read_bytes().decode("utf-8")
+    try:
+        return tomlkit.parse(text).unwrap()
+    except ValueError:
+        import tomllib
+
+        tomllib.loads(text)  # raises with a clearer position ("at end of document")
+        raise
+
+
 def load_settings(pyproject: Path | None) -> Settings:
     if pyproject is None:
         return Settings()
-    import tomllib
-
     try:
-        data = tomllib.loads(pyproject.read_text("utf-8"))
+        data = read_toml(pyproject)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", str(pyproject)) from None
-    table = data.get("tool", {}).get("dockerlock", {})
+    tool = data.get("tool", {})
+    table = tool.get("dockerlock", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise ConfigError("[tool.dockerlock] must be a table", str(pyproject))
     values: dict[str, Any] = {"config_path": pyproject}
@@ -116,8 +137,11 @@ def load_settings(pyproject: Path | None) -> Settings:
             known = ", ".join(sorted(_KEYS))
             raise ConfigError(f"unknown key '{key}' in [tool.dockerlock] (known: {known})", str(pyproject))
         attr, kind = _KEYS[key]
-        if not isinstance(value, kind) or (kind is list and not all(isinstance(x, str) for x in value)):
-            raise ConfigError(f"[tool.dockerlock] {key} must be a {kind.__name__}", str(pyproject))
+        if not isinstance(value, kind) or (kind is list and not all(isinstance(x, str) for x in value)) \
+                or (kind is dict and not all(isinstance(x, str) for x in value.values())):
+            what = {"str": "string", "bool": "boolean (true or false)", "list": "list of strings",
+                    "dict": "table of strings"}[kind.__name__]
+            raise ConfigError(f"[tool.dockerlock] {key} must be a {what}", str(pyproject))
         if attr == "context":
             value = (pyproject.parent / value).resolve()
         elif kind is list:
@@ -125,10 +149,35 @@ def load_settings(pyproject: Path | None) -> Settings:
         elif attr == "lock_map":
             value = {str(k): str(v) for k, v in value.items()}
         values[attr] = value
-    settings = Settings(**values)
-    if settings.uv_source not in ("image", "pip"):
-        raise ConfigError("[tool.dockerlock] uv-source must be 'image' or 'pip'", str(pyproject))
-    return settings
+    _validate(values, str(pyproject), {attr: key for key, (attr, _kind) in _KEYS.items()})
+    return Settings(**values)
+
+
+#: A Docker image tag (the uv version goes into ``ghcr.io/astral-sh/uv:<version>``).
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"(sha256:)?[0-9a-f]{64}")
+
+
+def _validate(values: dict[str, Any], where: str, names: dict[str, str] | None = None) -> None:
+    """Reject values that would write a broken or unsafe Dockerfile line."""
+    def bad(attr: str, why: str) -> ConfigError:
+        if names is not None:
+            return ConfigError(f"[tool.dockerlock] {names.get(attr, attr)} {why}", where)
+        return ConfigError(f"--{attr.replace('_', '-')} {why}")
+
+    if "uv_version" in values and not _TAG.fullmatch(str(values["uv_version"])):
+        raise bad("uv_version", f"'{values['uv_version']}' is not a version (letters, digits, '.', '_', '-')")
+    if values.get("uv_digest") is not None and not _DIGEST.fullmatch(str(values["uv_digest"])):
+        raise bad("uv_digest", "must be a sha256 digest: 64 lowercase hex digits, optionally after 'sha256:'")
+    if "uv_source" in values and values["uv_source"] not in ("image", "pip"):
+        raise bad("uv_source", "must be 'image' or 'pip'")
+    locks = ([values["lock"]] if values.get("lock") else []) + list((values.get("lock_map") or {}).values())
+    for lock in locks:
+        name = str(lock).replace("\\", "/").rsplit("/", 1)[-1]
+        if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", name):
+            attr = "lock" if lock == values.get("lock") else "lock_map"
+            raise bad(attr, f"'{lock}': a lock must be named pylock.toml or pylock.<name>.toml "
+                            "(PEP 751; uv reads no other name)")
 
 
 def setting_names() -> list[str]:

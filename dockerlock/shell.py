@@ -51,6 +51,8 @@ No I/O happens here; everything is pure and deterministic.
 
 from __future__ import annotations
 
+import functools
+
 import bisect
 import json
 import re
@@ -1583,8 +1585,13 @@ def _parse_region(s: str, start: int, end: int, depth0: int, force: str | None =
     return _Outcome(commands, engine, reason)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_script(script: str) -> Script:
-    """Split a shell script into its simple commands (see the module docstring)."""
+    """Split a shell script into its simple commands (see the module docstring).
+
+    Memoised: the result is immutable and depends only on the text, and migrate parses
+    the same RUN bodies again when it re-plans its own output to prove stability.
+    """
     outcome = _parse_region(script, 0, len(script), 0)
     commands = tuple(sorted(outcome.commands, key=lambda c: c.start))
     return Script(text=script, commands=commands, engine=outcome.engine,

@@ -577,11 +577,14 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
     with ``-f``. Both are built cold (``--no-cache``); then, if ``app_file`` (a file of the
     context copied after the dependency step) is given, both are built once more from cache
     (untimed), a newline is appended to the file, both are rebuilt (timed), and the file is
-    restored byte for byte (and its times). The images'
-    distributions are compared (``ignore``: names left out), the migrated image is import-smoke-
-    tested (``smoke_modules`` or every importable name its distributions installed, except the
-    venv seeds) and failures are re-tried in the original image to tell regressions apart; with
-    ``health_path`` each image is started and probed. Images are removed unless ``keep_images``.
+    restored byte for byte (and its times). The images' distributions are compared (``ignore``:
+    names left out), the migrated image is import-smoke-tested (``smoke_modules``, or every
+    importable name its distributions installed except the venv seeds) and failures are retried
+    in the original image to tell regressions apart; with ``health_path`` each image is started
+    and probed. Images are removed unless ``keep_images`` (the builder's layer cache stays).
+
+    Raises ``VerifyError`` (reason prefixed with the side) when a build fails (last 30 lines of
+    the log), an image cannot start or exits, or the health probe times out.
     """
     say = progress or (lambda message: None)
     original, context = Path(original), Path(context)
@@ -626,12 +629,19 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
     else:
         say(f"note: {app_file} gets a newline appended for the rebuilds and is restored afterwards")
 
+    def build(side: str, *, no_cache: bool) -> BuildResult:
+        try:
+            return engine.build(context, dockerfiles[side], tags[side], no_cache=no_cache)
+        except VerifyError as exc:
+            exc.reason = f"{side} Dockerfile: {exc.reason}"
+            raise
+
     try:
         cold: dict[str, BuildResult] = {}
         for side in ("original", "migrated"):
             say(f"building the {side} image (no cache)")
             built.append(side)
-            cold[side] = engine.build(context, dockerfiles[side], tags[side], no_cache=True)
+            cold[side] = build(side, no_cache=True)
             say(f"{side}: built in {cold[side].seconds:.1f} s")
         rebuild: dict[str, BuildResult | None] = {"original": None, "migrated": None}
         if app_file is not None:
@@ -641,14 +651,14 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
             # of each settles that, so the timed rebuild shows the steady state a developer sees.
             for side in ("original", "migrated"):
                 say(f"priming the build cache for the {side} image (untimed)")
-                engine.build(context, dockerfiles[side], tags[side], no_cache=False)
+                build(side, no_cache=False)
             saved = app_file.read_bytes()
             stat = app_file.stat()
             try:
                 app_file.write_bytes(saved + b"\n")
                 for side in ("original", "migrated"):
                     say(f"rebuilding the {side} image after changing {app_file.name}")
-                    rebuild[side] = engine.build(context, dockerfiles[side], tags[side], no_cache=False)
+                    rebuild[side] = build(side, no_cache=False)
                     say(f"{side}: rebuilt in {rebuild[side].seconds:.1f} s "  # type: ignore[union-attr]
                         f"({rebuild[side].cached_steps} cached steps)")  # type: ignore[union-attr]
             finally:
@@ -676,15 +686,17 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
         if health_path is not None:
             for side in ("original", "migrated"):
                 say(f"starting the {side} image and probing {health_path}")
-                container = engine.start(tags[side], port)
+                container = None
                 try:
+                    container = engine.start(tags[side], port)
                     health[side] = engine.probe_health(health_path, container.host_port, timeout,
                                                        container=container)
                 except VerifyError as exc:
                     exc.reason = f"{side} image: {exc.reason}"
                     raise
                 finally:
-                    engine.stop(container)
+                    if container is not None:
+                        engine.stop(container)
                 say(f"{side}: HTTP {health[side].status} after {health[side].seconds:.1f} s")
         return BuildVerification(
             original_build=cold["original"], migrated_build=cold["migrated"],
