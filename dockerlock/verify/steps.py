@@ -1,0 +1,96 @@
+"""From a Dockerfile to the two dependency steps ``verify`` compares.
+
+Works on a file in either state:
+
+- not migrated yet: the migration is planned in memory;
+- migrated by dockerlock (record) or by hand (no record): the original is recovered with
+  ``revert`` in memory first, then the migration is planned from it.
+
+Either way we get, per converted stanza, the original pip step (requirements files and
+pip options, as host paths in the build context) and the uv step (lock path and
+sync/install), plus the original and migrated Dockerfile texts for image builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockerlock.context import BuildContext, infer_context
+from dockerlock.diagnostics import DockerlockError
+from dockerlock.engine import migrate_dockerfile
+from dockerlock.model import Dockerfile
+from dockerlock.pipopts import rule_for
+from dockerlock.runner import LockCache, copy_sources, read_dockerfile
+from dockerlock.settings import Settings
+from dockerlock.verify.venvs import PipStep, UvStep
+
+
+@dataclass(frozen=True)
+class StepPair:
+    line: int  # line of the pip stanza in the original Dockerfile
+    pip: PipStep
+    uv: UvStep
+
+
+@dataclass(frozen=True)
+class VerifyInputs:
+    path: Path
+    context: BuildContext
+    original_text: str  # the pip version of the Dockerfile
+    migrated_text: str  # the uv version
+    pairs: tuple[StepPair, ...]
+    already_migrated: bool
+
+
+def load_inputs(path: Path, settings: Settings) -> VerifyInputs:
+    from dockerlock.rules.pip_to_uv import CONVERTED, FAILED, plan_migration
+    from dockerlock.rules.revert import revert_dockerfile
+
+    data = read_dockerfile(path)
+    current = Dockerfile.from_bytes(data, str(path))
+    context = infer_context(path, copy_sources(current), settings.context)
+    reverted = revert_dockerfile(current, context, settings)
+    if reverted.error is not None:
+        raise reverted.error
+    already = reverted.new_text is not None
+    original = Dockerfile.from_text(reverted.new_text, str(path)) if already else current
+    locks = LockCache(context)
+    plan = plan_migration(original, context, settings, locks)
+    failed = [st for st in plan.stanzas if st.status == FAILED]
+    if failed:
+        raise DockerlockError("; ".join(failed[0].reasons), str(path), failed[0].line)
+    pairs = []
+    for st in plan.stanzas:
+        if st.status != CONVERTED:
+            continue
+        pairs.append(StepPair(st.line, _pip_step(context, st), _uv_step(context, st)))
+    if not pairs:
+        reasons = "; ".join(f"line {st.line}: {'; '.join(st.reasons)}" for st in plan.stanzas) or \
+            "no pip requirements install found"
+        raise DockerlockError(f"nothing to verify ({reasons})", str(path))
+    migrated = migrate_dockerfile(original, context, settings, locks)
+    if migrated.error is not None:
+        raise migrated.error
+    migrated_text = current.source.text if already else (migrated.new_text or current.source.text)
+    return VerifyInputs(path, context, original.source.text, migrated_text, tuple(pairs), already)
+
+
+def _pip_step(context: BuildContext, st) -> PipStep:
+    requirements = tuple(context.path(r.context_path) for r in st.requirements)
+    options: list[str] = []
+    for opt in st.pip.all_options:
+        rule = rule_for(opt.name)
+        if rule is None or opt.name in ("--constraint", "--requirement", "--editable"):
+            continue
+        if opt.name in ("--index-url", "--extra-index-url", "--find-links", "--no-index", "--pre",
+                        "--only-binary", "--no-binary", "--prefer-binary", "--no-build-isolation"):
+            options.append(opt.name)
+            if opt.value is not None:
+                options.append(opt.value.value if opt.value.value is not None else opt.value.raw)
+    # -c constraints were applied when the lock was compiled; the pip side runs without them
+    return PipStep(requirements=requirements, options=tuple(options))
+
+
+def _uv_step(context: BuildContext, st) -> UvStep:
+    return UvStep(lock=context.path(st.lock_context_path), mode=st.mode)
