@@ -379,3 +379,15 @@ def test_gpu_judged_for_the_whole_image_not_just_the_builder_stage():
     result = run_migrate(text, ROOT_FILES)
     assert result.new_text is None and result.deferred == 1
     assert any("deferred by default" in f.message for f in result.findings)
+
+
+def test_lock_flag_and_config_mapping_override_the_sibling_lock():
+    files = {"requirements.txt": "six\n", "locks/prod/pylock.toml": LOCK}
+    text = "FROM python:3.11\nCOPY requirements.txt /app/\nRUN pip install -r /app/requirements.txt\n"
+    flag = run_migrate(text, files, Settings(record=False, lock="locks/prod/pylock.toml")).new_text
+    assert "COPY locks/prod/pylock.toml /app/pylock.toml\n" in flag
+    assert "uv pip install -r /app/pylock.toml --system" in flag
+    mapped = run_migrate(text, files, Settings(record=False, lock_map={"requirements.txt": "locks/prod/pylock.toml"}))
+    assert mapped.new_text == flag
+    missing = run_migrate(text, files, Settings(record=False))
+    assert missing.error is not None and "pylock.toml" in missing.error.reason
