@@ -105,8 +105,18 @@ def outcome_findings(o: Outcome) -> list[Finding]:
     return found
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+def ci_path(path: str) -> str:
+    """A path as CI tools want it: relative to the current folder (the repository root in CI)
+    when it lies inside it, with '/' separators. Lock and requirements findings can carry
+    absolute host paths; GitHub and code scanning can only place relative ones."""
+    if os.path.isabs(path):
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            return path.replace(os.sep, "/")
+        if not rel.startswith(os.pardir):
+            path = rel
+    return path.replace(os.sep, "/")
 
 
 def summary_text(run: Run, mode: Mode, command: str) -> str:
@@ -164,7 +174,7 @@ def render_github(run: Run, mode: Mode, command: str) -> str:
             if f.level == Level.NOTE and f.code != "DLK101":
                 continue
             kind = {"error": "error", "warning": "warning", "note": "notice"}[f.level.value]
-            loc = f"file={_gh_escape(f.path or o.path, True)}"
+            loc = f"file={_gh_escape(ci_path(f.path or o.path), True)}"
             if f.line:
                 loc += f",line={f.line}"
             lines.append(f"::{kind} {loc},title={_gh_escape(f.code, True)}::{_gh_escape(f.message)}")
@@ -201,16 +211,18 @@ def _md_fence(body: str, info: str) -> list[str]:
     return [f"{fence}{info}", body.rstrip("\n"), fence]
 
 
-def _md_item(f: Finding, with_level: bool = False) -> str:
+def _md_item(f: Finding, with_level: bool = False, shown: str | None = None) -> str:
     where = f"line {f.line}" if f.line else "file"
+    if f.path and shown is not None and ci_path(f.path) != ci_path(shown):
+        where = f"{_md_code(ci_path(f.path))}" + (f" line {f.line}" if f.line else "")
     level = f"{f.level.value} " if with_level else ""
     return f"- {where} ({level}{f.code}): {_md_text(f.message)}"
 
 
-def _md_sections(findings: list[Finding], command: str) -> list[tuple[str, list[str]]]:
+def _md_sections(findings: list[Finding], command: str, shown: str) -> list[tuple[str, list[str]]]:
     if command == "check":
         by_level = [("Errors", Level.ERROR), ("Warnings", Level.WARNING), ("Notes", Level.NOTE)]
-        return [(title, [_md_item(f) for f in findings if f.level == level]) for title, level in by_level]
+        return [(title, [_md_item(f, shown=shown) for f in findings if f.level == level]) for title, level in by_level]
     changed: list[str] = []
     skipped: list[str] = []
     errors: list[str] = []
@@ -222,14 +234,14 @@ def _md_sections(findings: list[Finding], command: str) -> list[tuple[str, list[
             continue
         last_change = None
         if f.level == Level.ERROR:
-            errors.append(_md_item(f))
+            errors.append(_md_item(f, shown=shown))
         elif f.code in CHANGE_CODES:
-            changed.append(_md_item(f))
+            changed.append(_md_item(f, shown=shown))
             last_change = f
         elif f.code in SKIP_CODES or f.code == "DLK303":
-            skipped.append(_md_item(f))
+            skipped.append(_md_item(f, shown=shown))
         else:
-            other.append(_md_item(f, with_level=True))
+            other.append(_md_item(f, with_level=True, shown=shown))
     return [("Errors", errors), ("Changed", changed), ("Skipped", skipped), ("Other findings", other)]
 
 
@@ -249,8 +261,9 @@ def render_markdown(run: Run, mode: Mode, command: str) -> str:
         if not findings and not o.diff and o.status == "unchanged":
             quiet.append(_md_code(o.path))
             continue
-        out += ["", f"### {_md_code(o.path)}: {o.status}"]
-        for heading, items in _md_sections(findings, command):
+        status = "" if command == "check" and o.status != "error" else f": {o.status}"
+        out += ["", f"### {_md_code(o.path)}{status}"]
+        for heading, items in _md_sections(findings, command, o.path):
             if items:
                 out += ["", f"**{heading}**", "", *items]
         if o.diff:
@@ -267,7 +280,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 def _sarif_uri(path: str) -> str:
     """A relative (or absolute-path) URI reference for a file path: '/' separators, escaped."""
-    return quote(path.replace(os.sep, "/"), safe="/-._~!$&'()*+,;=:@")
+    return quote(ci_path(path), safe="/-._~!$&'()*+,;=:@")
 
 
 def render_sarif(run: Run, mode: Mode, command: str, rules: dict[str, str]) -> str:

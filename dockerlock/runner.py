@@ -228,47 +228,91 @@ def copy_sources(df) -> list[str]:
 FileJob = Callable[[object, BuildContext, Settings, LockCache], FileResult]
 
 
-def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
-            progress: Callable[[Path], None] | None = None) -> Run:
-    """Run ``job`` (migrate or revert) over every file; write, diff or check per ``mode``."""
+def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob,
+                contexts: dict[Path, LockCache]) -> Outcome:
+    """Read, run ``job`` on, and (in write mode) write one file; every failure is an Outcome."""
     from dockerlock.model import Dockerfile
 
+    shown = str(path)
+    try:
+        data = read_dockerfile(path)
+        df = Dockerfile.from_bytes(data, shown)
+        context = infer_context(path, copy_sources(df), settings.context)
+        cache = contexts.setdefault(context.root, LockCache(context))
+        result = job(df, context, settings, cache)
+    except DockerlockError as exc:
+        exc.with_path(shown)
+        return Outcome(shown, "error", error=exc)
+    if result.error is not None:
+        result.error.with_path(shown)
+        return Outcome(shown, "error", result=result, error=result.error)
+    if not result.changed:
+        return Outcome(shown, "unchanged", result=result)
+    new = df.source.encode(result.new_text)
+    if mode is not Mode.WRITE:
+        return Outcome(shown, "would change", result=result, diff=unified_diff(shown, data, new))
+    try:
+        write_atomic(path, new, data)
+    except DockerlockError as exc:
+        return Outcome(shown, "error", result=result, error=exc)
+    return Outcome(shown, "changed", result=result)
+
+
+#: Below this many files, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 64
+_WORK: tuple | None = None  # (settings, mode, job) handed to forked workers
+
+
+def _work_chunk(chunk: list[Path]) -> list[Outcome]:
+    assert _WORK is not None
+    settings, mode, job = _WORK
+    contexts: dict[Path, LockCache] = {}
+    return [process_one(p, settings, mode, job, contexts) for p in chunk]
+
+
+def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
+            progress: Callable[[Path], None] | None = None, *, workers: int | None = None) -> Run:
+    """Run ``job`` (migrate, revert, check) over every file; write, diff or check per ``mode``.
+
+    Large runs use worker processes (forked, so they share the loaded code and ``job``);
+    results come back in input order either way. Each file is written atomically by the
+    process that planned it, so an interrupted run leaves every file whole.
+    """
     run = Run()
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    pool_ctx = _fork_context()
+    if count > 1 and len(paths) >= PARALLEL_THRESHOLD and pool_ctx is not None:
+        global _WORK
+        _WORK = (settings, mode, job)
+        size = max(8, len(paths) // (count * 8))
+        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        try:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=count, mp_context=pool_ctx) as pool:
+                for chunk, outcomes in zip(chunks, pool.map(_work_chunk, chunks)):
+                    run.outcomes.extend(outcomes)
+                    if progress:
+                        for p in chunk:
+                            progress(p)
+        finally:
+            _WORK = None
+        return run
     contexts: dict[Path, LockCache] = {}
     for path in paths:
-        shown = str(path)
-        try:
-            data = read_dockerfile(path)
-            df = Dockerfile.from_bytes(data, shown)
-            context = infer_context(path, copy_sources(df), settings.context)
-            cache = contexts.setdefault(context.root, LockCache(context))
-            result = job(df, context, settings, cache)
-        except DockerlockError as exc:
-            exc.with_path(shown)
-            run.outcomes.append(Outcome(shown, "error", error=exc))
-            if progress:
-                progress(path)
-            continue
-        if result.error is not None:
-            result.error.with_path(shown)
-            run.outcomes.append(Outcome(shown, "error", result=result, error=result.error))
-        elif not result.changed:
-            run.outcomes.append(Outcome(shown, "unchanged", result=result))
-        else:
-            new = df.source.encode(result.new_text)
-            diff = unified_diff(shown, data, new) if mode is not Mode.WRITE else ""
-            if mode is Mode.WRITE:
-                try:
-                    write_atomic(path, new, data)
-                except DockerlockError as exc:
-                    run.outcomes.append(Outcome(shown, "error", result=result, error=exc))
-                    continue
-                run.outcomes.append(Outcome(shown, "changed", result=result))
-            else:
-                run.outcomes.append(Outcome(shown, "would change", result=result, diff=diff))
+        run.outcomes.append(process_one(path, settings, mode, job, contexts))
         if progress:
             progress(path)
     return run
+
+
+def _fork_context():
+    import multiprocessing
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: stay sequential
+        return None
 
 
 def unified_diff(path: str, old: bytes, new: bytes) -> str:

@@ -93,6 +93,13 @@ def find_pyproject(start: Path) -> Path | None:
             try:
                 data = read_toml(candidate)
             except (OSError, ValueError):
+                # A broken file that mentions dockerlock is the configuration: load_settings reports
+                # the error, rather than running with defaults the user did not ask for.
+                try:
+                    if "dockerlock" in candidate.read_text("utf-8", errors="replace"):
+                        return candidate
+                except OSError:
+                    pass
                 data = {}
             tool = data.get("tool", {})
             if isinstance(tool, dict) and "dockerlock" in tool:
@@ -166,16 +173,18 @@ def _validate(values: dict[str, Any], where: str, names: dict[str, str] | None =
         return ConfigError(f"--{attr.replace('_', '-')} {why}")
 
     if "uv_version" in values and not _TAG.fullmatch(str(values["uv_version"])):
-        raise bad("uv_version", f"'{values['uv_version']}' is not a version (letters, digits, '.', '_', '-')")
+        raise bad("uv_version", f"{values['uv_version']!r} is not a version (letters, digits, '.', '_', '-')")
     if values.get("uv_digest") is not None and not _DIGEST.fullmatch(str(values["uv_digest"])):
         raise bad("uv_digest", "must be a sha256 digest: 64 lowercase hex digits, optionally after 'sha256:'")
     if "uv_source" in values and values["uv_source"] not in ("image", "pip"):
         raise bad("uv_source", "must be 'image' or 'pip'")
     locks = ([values["lock"]] if values.get("lock") else []) + list((values.get("lock_map") or {}).values())
     for lock in locks:
+        attr = "lock" if lock == values.get("lock") else "lock_map"
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(lock)):
+            raise bad(attr, f"{lock!r} contains control characters")
         name = str(lock).replace("\\", "/").rsplit("/", 1)[-1]
         if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", name):
-            attr = "lock" if lock == values.get("lock") else "lock_map"
             raise bad(attr, f"'{lock}': a lock must be named pylock.toml or pylock.<name>.toml "
                             "(PEP 751; uv reads no other name)")
 
