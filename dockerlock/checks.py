@@ -97,7 +97,20 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
     if req.is_file():
         env = marker_environment(platform, python) if python else None
         findings += check_drift(read_requirements(req), lock, environment=env)
-    return findings
+    return [replace(f, path=_shown(f.path)) for f in findings]
+
+
+def _shown(path: str | None) -> str | None:
+    """Host paths of locks and requirements, shown relative to where dockerlock runs."""
+    if path is None:
+        return None
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def _unlocked_installs(df: Dockerfile, locked: dict[int, set[str]]) -> list[Finding]:

@@ -73,14 +73,16 @@ def build_app():
                                            "(default: pylock.toml beside the requirements file)."),
         no_lock_check: bool = typer.Option(False, "--no-lock-check", help="Convert without reading the lock "
                                            "(preview before the lock exists)."),
-        include_gpu: bool = typer.Option(False, "--include-gpu", help="Also convert GPU/specialised images "
-                                         "(deferred by default)."),
+        include_gpu: Optional[bool] = typer.Option(None, "--include-gpu/--no-include-gpu",
+                                                   help="Also convert GPU/specialised images (deferred by "
+                                                        "default; overrides include-gpu in the config)."),
         uv_version: Optional[str] = typer.Option(None, "--uv-version", help="uv version to pin in the "
                                                  "generated uv install."),
         uv_digest: Optional[str] = typer.Option(None, "--uv-digest", help="sha256 digest to pin the uv image."),
         uv_source: Optional[UvSource] = typer.Option(None, "--uv-source", help="How uv gets into the image: "
                                                      "'image' (COPY --from the uv image) or 'pip'."),
-        no_record: bool = typer.Option(False, "--no-record", help="Do not write the revert record comment."),
+        record: Optional[bool] = typer.Option(None, "--record/--no-record", help="Write (default) or not the "
+                                              "revert record comment; overrides record in the config."),
         fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
         color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour "
                                              "(default: on for a terminal; NO_COLOR disables)."),
@@ -93,10 +95,10 @@ def build_app():
         """Replace pip requirements installs with a locked uv step (in place by default)."""
         from dockerlock.engine import migrate_dockerfile
 
-        overrides = dict(context=context, lock=lock, include_gpu=True if include_gpu else None,
+        overrides = dict(context=context, lock=lock, include_gpu=include_gpu,
                          uv_version=uv_version, uv_digest=uv_digest,
                          uv_source=uv_source.value if uv_source else None,
-                         record=False if no_record else None, lock_check=False if no_lock_check else None)
+                         record=record, lock_check=False if no_lock_check else None)
         code = _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides,
                     lambda df, ctx, s, locks: migrate_dockerfile(df, ctx, s, locks), "migrate", "migrated")
         raise typer.Exit(code)
@@ -424,7 +426,7 @@ def _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides, job,
         return 2
     files = list(discover(targets, settings))
     missing = [p for p in targets if not p.exists() and not p.is_symlink()]
-    if not files and not missing:
+    if not files and not missing and fmt is Format.text:
         err.print("no Dockerfiles found under " + ", ".join(map(str, targets)), style="yellow",
                   markup=False, highlight=False)
         return 0
@@ -442,9 +444,7 @@ def _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides, job,
             if style == "diff":
                 _print_diff(console, text)
             else:
-                target = err if style and "red" in style and text.startswith("error") else console
-                (console if target is console else console).print(text, style=style, markup=False,
-                                                                   highlight=False, soft_wrap=True)
+                console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         render_text(run, mode, verb, echo, show_diff=mode is Mode.DIFF, verbose=verbose, quiet=quiet)
     elif fmt is Format.json:
         print(render_json(run, mode, command))
@@ -466,7 +466,8 @@ def _console(color: bool | None, stderr: bool = False):
 
     from rich.console import Console
 
-    no_color = color is False or (color is None and "NO_COLOR" in os.environ)
+    # https://no-color.org: a NO_COLOR that is set and not empty disables colour
+    no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
     return Console(stderr=stderr, force_terminal=True if color else None, no_color=no_color,
                    color_system=None if no_color else "auto", highlight=False, soft_wrap=True)
 
@@ -491,7 +492,8 @@ def _print_diff(console, text: str) -> None:
 
 def _progress(console, total: int, silent: bool):
     """A progress bar on a terminal for runs over many files; nothing when piped."""
-    if silent or total < 20 or not console.is_terminal:
+    # ask the stream itself: --color forces colour codes, not a progress bar into a pipe
+    if silent or total < 20 or not console.file.isatty():
         return None, lambda: None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

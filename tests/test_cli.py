@@ -101,3 +101,19 @@ def test_help_lists_every_option(command):
 def test_version_is_fast_and_plain():
     out = subprocess.run([sys.executable, "-m", "dockerlock", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("dockerlock ")
+
+
+def test_machine_formats_print_a_report_even_when_no_dockerfile_is_found(tmp_path):
+    import json
+
+    result = invoke("migrate", "--check", "--format", "json", str(tmp_path))
+    assert result.exit_code == 0 and json.loads(result.stdout)["files"] == []
+
+
+def test_flags_override_config_both_ways(tree):
+    (tree / "pyproject.toml").write_text("[tool.dockerlock]\nrecord = false\n")
+    out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--diff", "--no-color", str(tree / "svc"))
+    assert "# dockerlock: migrated" not in out.output
+    out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--record", "--diff", "--no-color",
+                 str(tree / "svc"))
+    assert "# dockerlock: migrated pip -> uv" in out.output
