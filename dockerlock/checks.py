@@ -29,7 +29,7 @@ CODES = {
 
 def check_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) -> FileResult:
     from dockerlock.rules import pip_to_uv
-    from dockerlock.rules.revert import _parse_uv_step
+    from dockerlock.rules.revert import uv_steps
 
     path = df.source.path
     result = FileResult(path)
@@ -43,16 +43,9 @@ def check_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) 
                                            path, st.line, hint="dockerlock migrate"))
         locked.setdefault(st.stage.index, set()).add(_target_key(st.target_python))
     for stage in df.stages:
-        for ins in stage.instructions:
-            if ins.keyword != "RUN":
-                continue
-            commands, _ = run_commands(df, ins)
-            for cmd in commands:
-                step = _parse_uv_step(cmd)
-                if step is None:
-                    continue
-                locked.setdefault(stage.index, set()).add("system" if step.system else _target_key(step.python))
-                result.findings.extend(_check_lock_step(df, context, stage, ins, step))
+        for step in uv_steps(df, stage):
+            locked.setdefault(stage.index, set()).add("system" if step.system else _target_key(step.python))
+            result.findings.extend(_check_lock_step(df, context, stage, step.command.instruction, step))
     result.findings.extend(_unlocked_installs(df, locked))
     result.refused = sum(f.level == Level.ERROR for f in result.findings)
     return result

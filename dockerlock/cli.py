@@ -60,15 +60,42 @@ def build_app():
 
     paths_arg = typer.Argument(None, help="Dockerfiles or folders to search (default: current folder).")
 
+    # Options several commands share, declared once.
+    def diff_opt():
+        return typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if anything "
+                                                  "would change.")
+
+    def check_opt():
+        return typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything would "
+                                                   "change.")
+
+    def context_opt():
+        return typer.Option(None, "--context", help="Build context folder (default: inferred per Dockerfile).")
+
+    def format_opt(help_text: str = "Output format (text, json, github, sarif, markdown)."):
+        return typer.Option(Format.text, "--format", help=help_text)
+
+    def color_opt():
+        return typer.Option(None, "--color/--no-color", help="Force or disable colour (default: on for a "
+                                                             "terminal; a non-empty NO_COLOR disables).")
+
+    def quiet_opt():
+        return typer.Option(False, "--quiet", "-q", help="Print only the summary and errors.")
+
+    def verbose_opt():
+        return typer.Option(False, "--verbose", "-v", help="Print every decision (targets, dropped options, "
+                                                           "layer order).")
+
+    def config_opt():
+        return typer.Option(None, "--config", help="pyproject.toml to read [tool.dockerlock] from (default: "
+                                                   "the nearest one).")
+
     @app.command()
     def migrate(
         paths: Optional[list[Path]] = paths_arg,
-        diff: bool = typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if "
-                                                        "anything would change."),
-        check: bool = typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything "
-                                                          "would change."),
-        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
-                                               "inferred per Dockerfile)."),
+        diff: bool = diff_opt(),
+        check: bool = check_opt(),
+        context: Optional[Path] = context_opt(),
         lock: Optional[str] = typer.Option(None, "--lock", help="Lock file path relative to the build context "
                                            "(default: pylock.toml beside the requirements file)."),
         no_lock_check: bool = typer.Option(False, "--no-lock-check", help="Convert without reading the lock "
@@ -83,14 +110,11 @@ def build_app():
                                                      "'image' (COPY --from the uv image) or 'pip'."),
         record: Optional[bool] = typer.Option(None, "--record/--no-record", help="Write (default) or not the "
                                               "revert record comment; overrides record in the config."),
-        fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
-        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour "
-                                             "(default: on for a terminal; NO_COLOR disables)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary and errors."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every decision (targets, dropped "
-                                     "options, layer order)."),
-        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml to read [tool.dockerlock] "
-                                              "from (default: nearest one)."),
+        fmt: Format = format_opt(),
+        color: Optional[bool] = color_opt(),
+        quiet: bool = quiet_opt(),
+        verbose: bool = verbose_opt(),
+        config: Optional[Path] = config_opt(),
     ) -> None:
         """Replace pip requirements installs with a locked uv step (in place by default)."""
         from dockerlock.engine import migrate_dockerfile
@@ -106,19 +130,16 @@ def build_app():
     @app.command()
     def revert(
         paths: Optional[list[Path]] = paths_arg,
-        diff: bool = typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if "
-                                                        "anything would change."),
-        check: bool = typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything "
-                                                          "would change."),
+        diff: bool = diff_opt(),
+        check: bool = check_opt(),
         force: bool = typer.Option(False, "--force", help="Restore recorded stanzas even where the migrated "
                                                           "region was edited since."),
-        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
-                                               "inferred per Dockerfile)."),
-        fmt: Format = typer.Option(Format.text, "--format", help="Output format."),
-        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the summary and errors."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every decision."),
-        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml with [tool.dockerlock]."),
+        context: Optional[Path] = context_opt(),
+        fmt: Format = format_opt(),
+        color: Optional[bool] = color_opt(),
+        quiet: bool = quiet_opt(),
+        verbose: bool = verbose_opt(),
+        config: Optional[Path] = config_opt(),
     ) -> None:
         """Undo migrate: restore the pip stanza exactly (from the record), or synthesise it."""
         from dockerlock.rules.revert import revert_dockerfile
@@ -130,13 +151,11 @@ def build_app():
     @app.command()
     def check(
         paths: Optional[list[Path]] = paths_arg,
-        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder (default: "
-                                               "inferred per Dockerfile)."),
-        fmt: Format = typer.Option(Format.text, "--format", help="Output format (text, json, github, sarif, "
-                                                                 "markdown)."),
-        color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
+        context: Optional[Path] = context_opt(),
+        fmt: Format = format_opt(),
+        color: Optional[bool] = color_opt(),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary."),
-        config: Optional[Path] = typer.Option(None, "--config", help="pyproject.toml with [tool.dockerlock]."),
+        config: Optional[Path] = config_opt(),
     ) -> None:
         """Check locks and stanzas without changing anything; exit 1 on error-level findings."""
         code = _check(paths, context, fmt, color, quiet, config)
@@ -186,8 +205,8 @@ def build_app():
                                                 "dependency step; touched to time a rebuild."),
         python: Optional[str] = typer.Option(None, "--python", help="Interpreter for the venvs (default: "
                                              "this one)."),
-        context: Optional[Path] = typer.Option(None, "--context", help="Build context folder."),
-        fmt: Format = typer.Option(Format.text, "--format", help="Output format: text or json."),
+        context: Optional[Path] = context_opt(),
+        fmt: Format = format_opt("Output format: text or json."),
         color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
     ) -> None:
         """Prove a migration installs the same environment: in venvs, or in real image builds (--build)."""

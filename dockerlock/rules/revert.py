@@ -163,21 +163,23 @@ def _parse_uv_step(cmd: Command) -> _UvStep | None:
     return _UvStep(cmd, sync, lock, python, system, carried)
 
 
+def uv_steps(df: Dockerfile, stage) -> list[_UvStep]:
+    """Every ``uv pip sync|install <pylock>`` command in the stage's RUN instructions."""
+    steps: list[_UvStep] = []
+    for ins in stage.instructions:
+        if ins.keyword == "RUN":
+            commands, _ = run_commands(df, ins)
+            steps.extend(step for c in commands if (step := _parse_uv_step(c)) is not None)
+    return steps
+
+
 def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> list[list[Edit]]:
     from dockerlock.rules.pip_to_uv import _copy_provides  # the same COPY-to-path logic migrate uses
 
     groups: list[list[Edit]] = []
     removed_uv: set[int] = set()
     for stage in df.stages:
-        steps: list[_UvStep] = []
-        for ins in stage.instructions:
-            if ins.keyword != "RUN":
-                continue
-            commands, _ = run_commands(df, ins)
-            for c in commands:
-                step = _parse_uv_step(c)
-                if step is not None:
-                    steps.append(step)
+        steps = uv_steps(df, stage)
         before = len(groups)
         for step in steps:
             edits = _revert_step(df, context, stage, step, result, _copy_provides)
