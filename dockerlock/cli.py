@@ -299,7 +299,7 @@ def _verify_build(inputs, builder, smoke, health, port, timeout, app_file, progr
     if result.original_rebuild and result.migrated_rebuild:
         times["original-rebuild"] = result.original_rebuild.seconds
         times["migrated-rebuild"] = result.migrated_rebuild.seconds
-    return {"file": str(inputs.path), "mode": "build", "ok": result.ok, "builder": str(getattr(chosen, "name", chosen)),
+    return {"file": str(inputs.path), "mode": "build", "ok": result.ok, "builder": chosen.kind,
             "differences": [{"name": d.name, "kind": d.kind} for d in result.differences],
             "packages": len(result.migrated_packages), "timings": times,
             "smoke_failures": dict(result.smoke_regressions),

@@ -244,18 +244,19 @@ def describe_command(argv: Iterable[str]) -> str:
 
 
 from dockerlock.verify.venvs import (  # noqa: E402  (re-exported API; modules import the above)
-    VENV_SEEDS, PipStep, UvStep, VenvPlan, VenvVerification, plan_venvs, verify_in_venvs,
+    VENV_SEEDS, PipStep, UvStep, VenvPlan, VenvVerification, execute_plan, plan_venvs,
+    resolve_python, verify_in_venvs,
 )
 from dockerlock.verify.builds import (  # noqa: E402
-    BuildResult, BuildVerification, Builder, HealthResult, RunningContainer, SmokeResult,
-    detect_builder, top_level_modules, verify_builds,
+    BuildResult, BuildVerification, Builder, DistContents, HealthResult, RunningContainer,
+    SmokeResult, detect_builder, importable_names, top_level_modules, verify_builds,
 )
 
 __all__ = [
-    "BuildResult", "BuildVerification", "Builder", "Completed", "Difference", "HealthResult",
-    "InstalledDist", "LIST_DISTRIBUTIONS_SCRIPT", "PipStep", "RunningContainer", "SmokeResult",
-    "UvStep", "VENV_SEEDS", "VenvPlan", "VenvVerification", "VerifyError", "check",
-    "compare_installed", "describe_command", "detect_builder", "normalise_name",
-    "parse_distributions", "plan_venvs", "run_process", "tail", "top_level_modules",
-    "verify_builds", "verify_in_venvs",
+    "BuildResult", "BuildVerification", "Builder", "Completed", "Difference", "DistContents",
+    "HealthResult", "InstalledDist", "LIST_DISTRIBUTIONS_SCRIPT", "PipStep", "RunningContainer",
+    "SmokeResult", "UvStep", "VENV_SEEDS", "VenvPlan", "VenvVerification", "VerifyError", "check",
+    "compare_installed", "describe_command", "detect_builder", "execute_plan", "importable_names",
+    "normalise_name", "parse_distributions", "plan_venvs", "resolve_python", "run_process", "tail",
+    "top_level_modules", "verify_builds", "verify_in_venvs",
 ]

@@ -115,8 +115,9 @@ class VenvPlan:
     create_template: list[str]      # python -m venv <template>
     list_seeds: list[str]           # what the template holds (the venv seeds)
     runs: tuple[PlannedRun, ...]
-    pip_env: dict[str, str]         # variables set for the pip side
-    uv_env: dict[str, str]          # variables set for the uv side
+    pip_env: dict[str, str]         # variables set for the pip step
+    uv_env: dict[str, str]          # variables set for the uv step
+    preinstall_env: dict[str, str]  # variables set for pre-installs (pip; a cache of their own)
     removed_env: tuple[str, ...]    # host variables not passed to either side
     seeds: frozenset[str]
     notes: tuple[str, ...] = ()
@@ -126,12 +127,12 @@ class VenvPlan:
         return [self.create_template, self.list_seeds] + [
             argv for run in self.runs for argv in run.commands]
 
-    def environment(self, side: Literal["pip", "uv"], base: Mapping[str, str] | None = None
-                    ) -> dict[str, str]:
+    def environment(self, side: Literal["pip", "uv", "preinstall"],
+                    base: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ if base is None else base)
         for name in self.removed_env:
             env.pop(name, None)
-        env.update(self.pip_env if side == "pip" else self.uv_env)
+        env.update({"pip": self.pip_env, "uv": self.uv_env, "preinstall": self.preinstall_env}[side])
         return env
 
 
@@ -322,6 +323,7 @@ def plan_venvs(pip_step: PipStep, uv_step: UvStep, *, workdir: Path, python: str
         create_template=[interpreter, "-m", "venv", str(template)],
         list_seeds=[str(template / "bin" / "python"), "-I", str(lister)],
         runs=tuple(planned), pip_env=pip_env, uv_env=uv_env,
+        preinstall_env={**pip_env, "PIP_CACHE_DIR": str(workdir / "cache" / "preinstall")},
         removed_env=tuple(dict.fromkeys(removed)), seeds=frozenset(seeds), notes=tuple(notes))
 
 
@@ -360,7 +362,7 @@ def execute_plan(plan: VenvPlan, *, progress: Progress | None = None, timeout: f
     say = progress or (lambda message: None)
     plan.workdir.mkdir(parents=True, exist_ok=True)
     (plan.workdir / "list_distributions.py").write_text(LIST_DISTRIBUTIONS_SCRIPT, encoding="utf-8")
-    envs = {"pip": plan.environment("pip"), "uv": plan.environment("uv")}
+    envs = {side: plan.environment(side) for side in ("pip", "uv", "preinstall")}
     what = {"pip": "original step (pip install)", "uv": "migrated step (uv pip)"}
     timings: dict[str, float] = {}
     installed: dict[str, dict[str, InstalledDist]] = {}
@@ -383,7 +385,8 @@ def execute_plan(plan: VenvPlan, *, progress: Progress | None = None, timeout: f
         shutil.copytree(plan.template, planned.venv, symlinks=True)
         if planned.preinstall:
             say(f"{planned.label}: running the pre-install step (pip install)")
-            run(planned.preinstall, planned.label, "the pre-install step (pip install)", env)
+            run(planned.preinstall, planned.label, "the pre-install step (pip install)",
+                envs["preinstall"])
         say(f"{planned.label}: running the {what[planned.side]}")
         started = time.perf_counter()
         run(planned.install, planned.label, f"the {what[planned.side]}", env)
