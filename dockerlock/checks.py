@@ -24,6 +24,8 @@ CODES = {
     "DLK240": "pip requirements install not migrated to the lock yet",
     "DLK241": "install after the locked step bypasses the lock",
     "DLK242": "uv step reads a lock dockerlock cannot find in the build context",
+    "DLK243": ".python-version beside the lock disagrees with the image's Python",
+    "DLK244": "image platform set by the build (TARGETPLATFORM); wheels checked for linux/amd64",
 }
 
 
@@ -60,7 +62,8 @@ def _target_key(python: str | None) -> str:
 
 def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) -> list[Finding]:
     from dockerlock.lockfile import (check_drift, check_platform, check_python, load_lock,
-                                     marker_environment, python_from_image, read_requirements)
+                                     marker_environment, parse_python_version_file, python_from_image,
+                                     read_requirements)
     from dockerlock.rules.pip_to_uv import _abs, _copy_provides, _root_image
 
     path = df.source.path
@@ -83,6 +86,16 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
     findings: list[Finding] = []
     python = python_from_image(_root_image(df, stage))
     platform = stage.platform if stage.platform and "$" not in stage.platform else "linux/amd64"
+    if stage.platform and "$" in stage.platform:
+        findings.append(Finding("DLK244", Level.NOTE, f"the image platform comes from the build "
+                                f"({stage.platform}); wheels were checked for {platform}", path,
+                                stage.start_line))
+    pinned = parse_python_version_file(host.parent / ".python-version") \
+        if (host.parent / ".python-version").is_file() else None
+    if python and pinned and _minor(pinned) != _minor(python):
+        findings.append(Finding("DLK243", Level.ERROR, f".python-version beside the lock says {pinned} but the "
+                                f"image runs Python {python}", path, stage.start_line,
+                                hint="align the FROM tag, .python-version and the lock's requires-python"))
     if python:
         findings += check_python(lock, python, source=f"{path}:{ins.start_line} image Python {python}")
         findings += check_platform(lock, platform, python_version=python)
@@ -91,6 +104,10 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
         env = marker_environment(platform, python) if python else None
         findings += check_drift(read_requirements(req), lock, environment=env)
     return [replace(f, path=_shown(f.path)) for f in findings]
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def _shown(path: str | None) -> str | None:

@@ -202,7 +202,8 @@ def build_app():
         port: int = typer.Option(8080, "--port", help="Container port for --health."),
         timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for --health."),
         app_file: Optional[Path] = typer.Option(None, "--app-file", help="A context file copied after the "
-                                                "dependency step; touched to time a rebuild."),
+                                                "dependency step, changed to time a rebuild (default: the "
+                                                "first one the Dockerfile copies after the install)."),
         python: Optional[str] = typer.Option(None, "--python", help="Interpreter for the venvs (default: "
                                              "this one)."),
         context: Optional[Path] = context_opt(),
@@ -288,7 +289,14 @@ def _verify_build(inputs, builder, smoke, health, port, timeout, app_file, progr
 
     from dockerlock.verify.builds import detect_builder, verify_builds
 
+    from dockerlock.verify.steps import guess_app_file
+
     chosen = detect_builder(builder)
+    if app_file is None:
+        app_file = guess_app_file(inputs)
+        if app_file is not None:
+            progress(f"note: timing a rebuild after changing {inputs.context.relative(app_file)} "
+                     "(choose another with --app-file)")
     with tempfile.TemporaryDirectory(prefix="dockerlock-verify-") as tmp:
         original = Path(tmp) / "Dockerfile.original"
         original.write_text(inputs.original_text, encoding="utf-8", newline="")

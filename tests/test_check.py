@@ -47,3 +47,16 @@ def test_drift_and_python_findings_after_migration(tmp_path):
     assert result.exit_code == 1
     assert "idna" in messages and "six" in messages and "3.12" in messages
     assert all(code.startswith("DLK2") for code in codes)
+
+
+def test_python_version_file_and_build_platform(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM --platform=$TARGETPLATFORM python:3.11-slim\nCOPY pylock.toml /app/\n"
+                      "RUN uv pip install -r /app/pylock.toml --system\n",
+        "pylock.toml": placeholder_lock(), ".python-version": "3.12\n",
+    })
+    result = invoke("check", str(tmp_path / "Dockerfile"))
+    assert result.exit_code == 1
+    assert "DLK243: .python-version beside the lock says 3.12 but the image runs Python 3.11" in result.output
+    assert "DLK244" in result.output and "$TARGETPLATFORM" in result.output

@@ -95,3 +95,21 @@ def test_verify_missing_lock_names_file_and_line(tmp_path):
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     result = runner.invoke(build_app(), ["verify", str(tmp_path / "Dockerfile")])
     assert result.exit_code == 2 and "Dockerfile:4:" in result.output and "does not exist" in result.output
+
+
+def test_app_file_is_the_first_file_copied_after_the_install(tmp_path):
+    from dockerlock.settings import Settings
+    from dockerlock.verify.steps import guess_app_file, load_inputs
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.txt").write_text("six\n")
+    (tmp_path / "pylock.toml").write_text(placeholder_lock())
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/main.py").write_text("print(1)\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nWORKDIR /srv\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+        "COPY --from=busybox /bin/true /true\nCOPY app/ ./app/\n")
+    inputs = load_inputs(tmp_path / "Dockerfile", Settings())
+    assert guess_app_file(inputs) == tmp_path / "app/main.py"
+    assert "uv pip install -r pylock.toml --system" in inputs.migrated_text
+    assert "pip install -r requirements.txt" in inputs.original_text

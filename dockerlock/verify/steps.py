@@ -94,3 +94,37 @@ def _pip_step(context: BuildContext, st) -> PipStep:
 
 def _uv_step(context: BuildContext, st) -> UvStep:
     return UvStep(lock=context.path(st.lock_context_path), mode=st.mode)
+
+
+def guess_app_file(inputs: VerifyInputs) -> Path | None:
+    """A context file COPYed after the dependency step, to time a rebuild after an app change.
+
+    The first plain ``COPY``/``ADD`` (not ``--from``) after the last converted stanza: a
+    file source as is, or the first file (sorted) inside a directory source. None when
+    nothing qualifies; ``verify`` then says it skipped the rebuild timing.
+    """
+    from dockerlock.facts import split_copy
+
+    df = Dockerfile.from_text(inputs.original_text, str(inputs.path))
+    last = max(pair.line for pair in inputs.pairs)
+    skip = {p.name for pair in inputs.pairs for p in pair.pip.requirements} | {"pylock.toml", ".python-version"}
+    for ins in df.instructions:
+        if ins.start_line <= last or ins.keyword not in ("COPY", "ADD") or ins.flag("from") is not None:
+            continue
+        parts = split_copy(df, ins)
+        if parts is None:
+            continue
+        for source in parts[0]:
+            if "$" in source or any(c in source for c in "*?[") or "://" in source:
+                continue
+            try:
+                host = inputs.context.path(source)
+            except ValueError:
+                continue
+            if host.is_file() and host.name not in skip:
+                return host
+            if host.is_dir():
+                for candidate in sorted(host.rglob("*")):
+                    if candidate.is_file() and candidate.name not in skip and ".git" not in candidate.parts:
+                        return candidate
+    return None
