@@ -27,7 +27,9 @@ from dockerlock.diagnostics import DockerlockError
 
 HEADER = "# dockerlock: migrated pip -> uv; `dockerlock revert` restores it"
 _RECORD = re.compile(r"^# dockerlock: migrated pip -> uv;[^\[]*\[v1 n=(\d+) h=([0-9a-f]{12}) d=([A-Za-z0-9_-]*)\][ \t]*$")
-_ANY_RECORD = re.compile(r"^# dockerlock: migrated")
+# What marks a line as (meant to be) a record: the exact header prefix. A user comment that
+# merely starts "# dockerlock: migrated ..." is an ordinary comment.
+_ANY_RECORD = re.compile(r"^# dockerlock: migrated pip -> uv;")
 MAX_ORIGINAL = 1 << 20
 
 

@@ -549,8 +549,11 @@ def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
         if src_value is None:
             continue
         is_dir = src_value in (".", "./") or src_value.endswith("/") or (not frm and context.is_dir(src_value))
-        if not is_dir and not frm and not context.exists(src_value) and not any(c in src_value for c in "*?["):
-            # Unknown on disk: a path *below* the destination can only come from a directory.
+        if not is_dir and not frm and not dest_is_dir and not context.exists(src_value) \
+                and not any(c in src_value for c in "*?["):
+            # Unknown on disk, copied to a *file* destination: a path below that destination
+            # can only come from a directory. (Into a folder destination, a missing source
+            # could be either, so it is not taken as the provider of anything but its name.)
             below = image_path.startswith(dest_abs.rstrip("/") + "/")
             rel = posixpath.relpath(image_path, dest_abs) if below else ""
             is_dir = below and rel != posixpath.basename(src_value)

@@ -66,7 +66,7 @@ def _has_recorded(df: Dockerfile) -> bool:
 
 def _record_at(df: Dockerfile, line: int):
     text = df.source.line_text(line)
-    if not text.startswith("# dockerlock: migrated"):
+    if not text.startswith("# dockerlock: "):
         return None
     return parse_record(text, line, df.source.path)
 
