@@ -7,11 +7,14 @@ one place, ``process``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import enum
 import errno
 import fnmatch
 import os
+import signal
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +27,11 @@ from dockerlock.settings import DEFAULT_EXCLUDE, Settings
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile",
                        "Containerfile.*", "*.Containerfile")
-MAX_DOCKERFILE_BYTES = 16 * 1024 * 1024
+#: Refuse larger files before reading them: real Dockerfiles are a few KiB, and parsing
+#: cost grows with size (a 10 MB file would take seconds to minutes).
+MAX_DOCKERFILE_BYTES = 1024 * 1024
+#: Suffix of the temporary file ``write_atomic`` writes beside the target.
+TEMP_SUFFIX = ".dockerlock.tmp"
 
 
 class Mode(enum.Enum):
@@ -105,23 +112,71 @@ def _included(p: Path, settings: Settings) -> bool:
 
 
 def read_dockerfile(path: Path) -> bytes:
-    """Read a target file, turning every OS-level problem into a typed error."""
+    """Read a target file, turning every OS-level problem into a typed error.
+
+    Only regular files are read: a FIFO would block forever and a device such as
+    ``/dev/zero`` never ends. At most ``MAX_DOCKERFILE_BYTES`` are read, even if the
+    file grows after its size was checked.
+    """
     shown = str(path)
     if path.is_symlink() and not path.exists():
         raise DockerlockError("dangling symlink: the file it points to does not exist", shown)
     if path.is_dir():
         raise DockerlockError("is a directory, not a Dockerfile", shown)
-    if not path.exists():
-        raise DockerlockError("no such file", shown)
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCKERFILE_BYTES:
-            raise DecodeError(f"file is {size} bytes; refusing anything over {MAX_DOCKERFILE_BYTES}", shown)
-        return path.read_bytes()
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DockerlockError("no such file", shown) from None
     except PermissionError:
         raise DockerlockError("permission denied reading the file", shown) from None
     except OSError as exc:
         raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DockerlockError("not a regular file (a FIFO, socket or device); refusing to read it", shown)
+    _check_size(info.st_size, shown)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except PermissionError:
+        raise DockerlockError("permission denied reading the file", shown) from None
+    except OSError as exc:
+        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped for something else since the stat above
+            raise DockerlockError("not a regular file (a FIFO, socket or device); refusing to read it", shown)
+        _check_size(info.st_size, shown)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_DOCKERFILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_DOCKERFILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        _check_size(size, shown)
+        return b"".join(chunks)
+    except OSError as exc:
+        if isinstance(exc, PermissionError):
+            raise DockerlockError("permission denied reading the file", shown) from None
+        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+    finally:
+        os.close(fd)
+
+
+def _check_size(size: int, shown: str) -> None:
+    if size > MAX_DOCKERFILE_BYTES:
+        raise DecodeError(f"file is {'over ' if size == MAX_DOCKERFILE_BYTES + 1 else ''}{size} bytes; "
+                          f"refusing anything over {MAX_DOCKERFILE_BYTES} (Dockerfiles are a few KiB: "
+                          "is this really one?)", shown)
+
+
+def _read_only(mode: int, target: Path) -> bool:
+    """No write permission bit at all, or no write access for this user.
+
+    ``os.access`` says yes to root for any file; a file whose mode has no write bit
+    was made read-only on purpose, so dockerlock leaves it alone even then.
+    """
+    return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK)
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
@@ -129,50 +184,150 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
 
     Two runs over the same tree serialise on an advisory lock of the file and compare
     its content right before the rename, so a file changed on disk since it was read
-    is never overwritten.
+    is never overwritten (a file that already holds ``data``, written by a concurrent
+    run, is left as it is). The new content goes to a temporary file beside the
+    target, is flushed to disk and renamed over it; on any failure the temporary file
+    is removed and the original is untouched.
     """
     shown = str(path)
     target = path.resolve()  # write through a symlink to the real file
+    fd = _open_locked(target, shown)
     try:
-        fd = os.open(target, os.O_RDONLY)
-    except OSError as exc:
-        raise DockerlockError(f"cannot open the file for writing: {exc.strerror}", shown) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DockerlockError("not a regular file (a FIFO, socket or device); nothing was written", shown)
+        current = _read_fd(fd, max(len(data), len(expected)) + 1)
+        if current == data:
+            return  # a concurrent run already wrote exactly this
+        if current != expected:
+            raise DockerlockError("the file changed on disk while dockerlock was working on it; "
+                                  "nothing was written (run again)", shown)
+        mode = info.st_mode & 0o7777
+        if _read_only(mode, target):
+            raise DockerlockError("the file is read-only; nothing was written", shown)
+        with _signals_deferred():
+            _replace(target, data, mode, info, shown)
+    finally:
+        os.close(fd)
+
+
+def _replace(target: Path, data: bytes, mode: int, info: os.stat_result, shown: str) -> None:
+    """Write ``data`` to a temporary file beside ``target`` and rename it over it."""
+    tmp_fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     try:
+        with os.fdopen(tmp_fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        if hasattr(os, "chown") and (info.st_uid, info.st_gid) != _owner(tmp_name):
+            try:
+                os.chown(tmp_name, info.st_uid, info.st_gid)  # root rewriting a user's file
+            except OSError:
+                pass
+        os.replace(tmp_name, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENOSPC:
+                reason = "no space left on device"
+            raise DockerlockError(f"write failed ({reason}); the original file is intact", shown) from None
+        raise
+
+
+_DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+                          if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C / SIGTERM / SIGHUP / SIGQUIT while one file is written and renamed.
+
+    A signal in the middle would leave the temporary file behind (SIGTERM kills the
+    process without running any cleanup). While the file is written, a handler only
+    notes the signal; afterwards the previous handlers come back and each noted signal
+    is acted on as it would have been: Ctrl-C raises ``KeyboardInterrupt``, SIGTERM
+    ends the process. The file is then either the original or the complete new
+    version. Python runs signal handlers in the main thread only, so this works
+    whichever thread the signal reached; elsewhere it is a no-op.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous: dict[int, object] = {}
+    for signum in _DEFERRED_SIGNALS:
+        try:
+            old = signal.getsignal(signum)
+            if old is signal.SIG_IGN or old is None:
+                continue  # ignored (or set outside Python): nothing to defer
+            previous[signum] = old
+            signal.signal(signum, lambda n, _frame: pending.append(n))
+        except (OSError, ValueError):
+            pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        for signum in dict.fromkeys(pending):
+            old = previous[signum]
+            if callable(old):
+                old(signum, None)  # e.g. the default SIGINT handler raises KeyboardInterrupt
+            elif old == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)  # now with the default action: the process ends
+
+
+def _open_locked(target: Path, shown: str) -> int:
+    """Open ``target`` and take its advisory lock, retrying if another run renamed a new
+    file into place while we waited (the lock would then guard a stale inode)."""
+    for _ in range(20):
+        try:
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        except OSError as exc:
+            raise DockerlockError(f"cannot open the file for writing: {exc.strerror or exc}", shown) from None
         try:
             import fcntl
 
             fcntl.flock(fd, fcntl.LOCK_EX)
         except (ImportError, OSError):
-            pass
-        current = target.read_bytes()
-        if current != expected:
-            raise DockerlockError("the file changed on disk while dockerlock was working on it; "
-                                  "nothing was written (run again)", shown)
-        mode = os.stat(fd).st_mode & 0o7777
-        if not os.access(target, os.W_OK):
-            raise DockerlockError("the file is read-only; nothing was written", shown)
-        tmp_fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerlock.tmp",
-                                            dir=target.parent)
+            return fd
         try:
-            with os.fdopen(tmp_fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp_name, mode)
-            os.replace(tmp_name, target)
-        except BaseException as exc:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                reason = exc.strerror or str(exc)
-                if exc.errno == errno.ENOSPC:
-                    reason = "no space left on device"
-                raise DockerlockError(f"write failed ({reason}); the original file is intact", shown) from None
-            raise
-    finally:
+            now = os.stat(target)
+        except OSError:
+            now = None
+        mine = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+            return fd
         os.close(fd)
+    raise DockerlockError("the file keeps being replaced by another process; nothing was written", shown)
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the open file, from its start."""
+    chunks: list[bytes] = []
+    size = 0
+    if not hasattr(os, "pread"):  # Windows
+        os.lseek(fd, 0, os.SEEK_SET)
+    while size < limit:
+        want = min(1 << 20, limit - size)
+        chunk = os.pread(fd, want, size) if hasattr(os, "pread") else os.read(fd, want)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _owner(name: str) -> tuple[int, int]:
+    info = os.stat(name)
+    return info.st_uid, info.st_gid
 
 
 class LockCache:
@@ -289,12 +444,18 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         try:
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=count, mp_context=pool_ctx) as pool:
+            pool = ProcessPoolExecutor(max_workers=count, mp_context=pool_ctx, initializer=_worker_init,
+                                       initargs=(os.getpid(),))
+            try:
                 for chunk, outcomes in zip(chunks, pool.map(_work_chunk, chunks)):
                     run.outcomes.extend(outcomes)
                     if progress:
                         for p in chunk:
                             progress(p)
+            except BaseException:
+                _stop_workers(pool)  # Ctrl-C (or any failure): no worker may outlive the run
+                raise
+            pool.shutdown(wait=True)
         finally:
             _WORK = None
         return run
@@ -304,6 +465,43 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         if progress:
             progress(path)
     return run
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and never outlive it.
+
+    A terminal's Ctrl-C reaches the whole process group; the parent stops the workers
+    itself (``_stop_workers``). If the parent dies (SIGTERM, SIGKILL), the idle
+    workers would otherwise wait for work forever, holding the parent's stdout and
+    stderr open: a watchdog thread sends the worker SIGTERM, which ``write_atomic``
+    holds back until the file it may be writing is complete.
+    """
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="dockerlock-parent-watch", daemon=True).start()
+
+
+def _stop_workers(pool) -> None:
+    """Cancel queued chunks and end the workers; wait until they are gone.
+
+    A worker in the middle of writing a file finishes that file first (SIGTERM is
+    deferred during the write), so every file is left whole.
+    """
+    handles = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in handles:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in handles:
+        proc.join(timeout=30)
 
 
 def _fork_context():

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Hypothesis profiles ("ci" default, "nightly", "dev") must exist before the
+# --hypothesis-profile option is applied, i.e. before test modules are imported.
+import strategies  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -1,0 +1,493 @@
+"""The bad-input matrix, through the real command line.
+
+Every case asserts the stable part of the message, the exit code (2: an error for that
+file; nothing is written) and that the file's bytes are unchanged, with no temporary
+file left beside it. In-process runs use typer's ``CliRunner`` on ``build_app()``;
+cases that need a real process (a signal, two concurrent runs, a FIFO that would
+block) run ``python -m dockerlock``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import dockerfile
+import pytest
+from typer.testing import CliRunner
+
+from dockerlock.cli import build_app
+from dockerlock.model import Dockerfile
+
+TEMP_GLOB = "*.dockerlock.tmp"
+STANZA = ("FROM python:3.11-slim\n"
+          "COPY requirements.txt /tmp/requirements.txt\n"
+          "RUN pip install --no-cache-dir -r /tmp/requirements.txt\n"
+          'CMD ["python", "-m", "app"]\n')
+
+
+def placeholder_lock(name: str = "six", version: str = "1.16.0") -> str:
+    """A small valid PEP 751 lock; placeholder URLs only."""
+    return ('lock-version = "1.0"\nrequires-python = ">=3.9"\ncreated-by = "tests"\n\n'
+            f'[[packages]]\nname = "{name}"\nversion = "{version}"\n'
+            f'wheels = [{{ url = "https://files.example.org/{name}-{version}-py3-none-any.whl", '
+            f'hashes = {{ sha256 = "{"ab" * 32}" }} }}]\n')
+
+
+def invoke(*args: str, cwd: Path | None = None):
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return CliRunner().invoke(build_app(), [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def temp_files(root: Path) -> list[Path]:
+    return sorted(root.rglob(TEMP_GLOB)) + sorted(root.rglob(f".{TEMP_GLOB}"))
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """A repository with one migratable service: Dockerfile, requirements.txt, pylock.toml."""
+    (tmp_path / ".git").mkdir()
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "Dockerfile").write_text(STANZA)
+    (svc / "requirements.txt").write_text("six==1.16.0\n")
+    (svc / "pylock.toml").write_text(placeholder_lock())
+    return tmp_path
+
+
+def assert_refused(result, path: Path, before: bytes, message: str) -> None:
+    """Exit 2, the message names the file and the reason, the file is byte-identical."""
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert str(path.name) in result.output
+    if path.is_symlink() or path.is_file():
+        assert path.read_bytes() == before
+    assert temp_files(path.parent) == []
+
+
+# -- undecodable or unparseable files -------------------------------------------------------------
+BAD_FILES = {
+    "binary": (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)), "binary file (contains NUL bytes), not a Dockerfile"),
+    "latin-1": (b"FROM python:3.11-slim\nLABEL maintainer=\"Jos\xe9\"\n" + STANZA.encode()[22:],
+                "not valid UTF-8 (byte 0xe9 at offset"),
+    "utf-16": (STANZA.encode("utf-16"), "file is UTF-16 (it starts with a UTF-16 byte-order mark)"),
+    "empty": (b"", "empty file: a Dockerfile needs at least one instruction"),
+    "unterminated heredoc": (b"FROM python:3.11-slim\nCOPY requirements.txt /tmp/\nRUN <<EOF\n"
+                             b"pip install -r /tmp/requirements.txt\n", "unterminated heredoc '<<EOF'"),
+    "trailing escape": (STANZA.encode() + b"RUN echo done \\", "line continuation at end of file"),
+    "trailing escape then comment": (STANZA.encode() + b"RUN echo done \\\n# nothing follows\n",
+                                     "line continuation at end of file"),
+}
+
+
+@pytest.mark.parametrize("data,message", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_undecodable_or_unparseable_file(project, data, message):
+    path = project / "svc" / "Dockerfile"
+    path.write_bytes(data)
+    for args in (("migrate",), ("migrate", "--check"), ("revert",)):
+        result = invoke(*args, path)
+        assert_refused(result, path, data, message)
+        assert f"{path}:" in result.output  # names file (and line) of the problem
+
+
+def test_directory_named_dockerfile(project):
+    path = project / "svc" / "Dockerfile"
+    path.unlink()
+    path.mkdir()
+    (path / "keep.txt").write_text("x")
+    result = invoke("migrate", path)
+    assert result.exit_code == 2 and "is a directory, not a Dockerfile" in result.output
+    assert path.is_dir() and [p.name for p in path.iterdir()] == ["keep.txt"]
+    assert temp_files(project) == []
+
+
+def test_ten_megabyte_dockerfile_refused_fast(project):
+    path = project / "svc" / "Dockerfile"
+    line = "RUN echo " + "x" * 90 + "\n"
+    data = (STANZA + line * (10 * 1024 * 1024 // len(line))).encode()
+    assert len(data) >= 10 * 1024 * 1024 - 100
+    path.write_bytes(data)
+    start = time.perf_counter()
+    result = invoke("migrate", path)
+    elapsed = time.perf_counter() - start
+    print(f"\n10 MB Dockerfile: migrate took {elapsed:.3f} s")
+    assert_refused(result, path, data, f"file is {len(data)} bytes; refusing anything over")
+    assert elapsed < 2.0
+
+
+def test_dangling_symlink(project):
+    path = project / "svc" / "Dockerfile"
+    path.unlink()
+    missing = project / "nowhere" / "Dockerfile"
+    path.symlink_to(missing)
+    result = invoke("migrate", path)
+    assert result.exit_code == 2 and "dangling symlink: the file it points to does not exist" in result.output
+    assert path.is_symlink() and os.readlink(path) == str(missing)
+    assert not missing.exists() and not missing.parent.exists()  # nothing created at the target
+    assert temp_files(project) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_not_a_regular_file(project, kind):
+    """A FIFO would block a reader forever and /dev/zero never ends: refused, unread."""
+    path = project / "svc" / "Dockerfile"
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    proc = subprocess.run([sys.executable, "-m", "dockerlock", "migrate", str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=project)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "not a regular file (a FIFO, socket or device); refusing to read it" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert stat.S_ISFIFO(os.lstat(path).st_mode) if kind == "fifo" else os.readlink(path) == "/dev/zero"
+
+
+def test_read_only_file_refused_even_as_root(project):
+    path = project / "svc" / "Dockerfile"
+    before = path.read_bytes()
+    path.chmod(0o444)
+    try:
+        if os.geteuid() == 0:
+            assert os.access(path, os.W_OK)  # why the mode bits must be checked by hand as root
+        result = invoke("migrate", path)
+        assert_refused(result, path, before, "the file is read-only; nothing was written")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+        # --check and --diff never write, so a read-only file is fine for them
+        assert invoke("migrate", "--check", path).exit_code == 1
+    finally:
+        path.chmod(0o644)
+    assert invoke("migrate", path).exit_code == 0  # writable again: migrated
+
+
+def test_file_changed_between_read_and_write(project, monkeypatch):
+    import dockerlock.runner as runner
+
+    path = project / "svc" / "Dockerfile"
+    before = path.read_bytes()
+    edited = before + b"# edited in an editor while dockerlock ran\n"
+    real_read = runner.read_dockerfile
+
+    def read_then_edit(p):
+        data = real_read(p)
+        Path(p).write_bytes(edited)  # someone saves the file right after dockerlock read it
+        return data
+
+    monkeypatch.setattr(runner, "read_dockerfile", read_then_edit)
+    result = invoke("migrate", path)
+    assert result.exit_code == 2, result.output
+    assert "the file changed on disk while dockerlock was working on it; nothing was written" in result.output
+    assert path.read_bytes() == edited  # the other writer's content survives
+    assert temp_files(project) == []
+
+
+@pytest.mark.parametrize("where", ["rename", "temp file write"])
+def test_write_failure_leaves_original_and_no_temp_file(project, monkeypatch, where):
+    path = project / "svc" / "Dockerfile"
+    before = path.read_bytes()
+    calls = []
+
+    def no_space(*args, **kwargs):
+        calls.append(args)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace" if where == "rename" else "fsync", no_space)
+    result = invoke("migrate", path)
+    monkeypatch.undo()
+    assert calls, "the failure was never injected"
+    assert_refused(result, path, before, "write failed (no space left on device); the original file is intact")
+    assert temp_files(project) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_the_write_is_held_until_the_file_is_complete(tmp_path, signum):
+    """A signal that lands while the temp file is being written (here: from inside
+    fsync) takes effect only after the rename: the file is complete, no temp file."""
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"FROM python:3.11-slim\n")
+    script = f"""
+import os, signal, sys
+from pathlib import Path
+import dockerlock.runner as runner
+real_fsync = os.fsync
+def fsync(fd):
+    os.kill(os.getpid(), {int(signum)})
+    real_fsync(fd)
+os.fsync = fsync
+try:
+    runner.write_atomic(Path({str(path)!r}), b"FROM python:3.12-slim\\n", b"FROM python:3.11-slim\\n")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt after the write")
+    sys.exit(130)
+print("signal was lost")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert path.read_bytes() == b"FROM python:3.12-slim\n"
+    assert temp_files(tmp_path) == []
+    if signum == signal.SIGINT:
+        assert proc.returncode == 130 and "KeyboardInterrupt after the write" in proc.stdout, proc
+    else:
+        assert proc.returncode == -signal.SIGTERM, proc
+
+
+# -- interrupt, concurrency --------------------------------------------------------------------------
+def _service_tree(root: Path, count: int, stanzas: int = 8) -> tuple[list[Path], bytes]:
+    """``count`` copies of a Dockerfile with ``stanzas`` pip stanzas, and its single-run migration."""
+    doc = ["FROM python:3.11-slim AS builder", "RUN python -m venv /opt/venv", 'ENV PATH="/opt/venv/bin:$PATH"']
+    for i in range(stanzas):
+        doc += [f"COPY req{i}/requirements.txt /tmp/r{i}/", "RUN apt-get update && \\",
+                f"    pip install --no-cache-dir -r /tmp/r{i}/requirements.txt && \\",
+                "    rm -rf /var/lib/apt/lists/*"]
+    doc += ["FROM python:3.11-slim", "COPY --from=builder /opt/venv /opt/venv", 'CMD ["python"]']
+    text = ("\n".join(doc) + "\n").encode()
+    (root / ".git").mkdir(parents=True)
+    paths = []
+    for n in range(count + 1):
+        svc = root / ("reference" if n == count else f"svc{n:03}")
+        for i in range(stanzas):
+            (svc / f"req{i}").mkdir(parents=True)
+            (svc / f"req{i}" / "requirements.txt").write_text("six==1.16.0\n")
+        (svc / "Dockerfile").write_bytes(text)
+        paths.append(svc / "Dockerfile")
+    reference = paths.pop()
+    result = invoke("migrate", "--no-lock-check", reference)
+    assert result.exit_code == 0, result.output
+    migrated = reference.read_bytes()
+    reference.parent.rename(root.parent / f"{root.name}-reference")  # out of the tree
+    assert migrated != text and migrated.decode().count("RUN apt-get update && \\\n    uv pip ") == stanzas
+    return paths, migrated
+
+
+def _survivors(marker: str) -> list[int]:
+    """Processes (e.g. orphaned workers) still running with ``marker`` in their command line."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+INTERRUPTS = {
+    "SIGINT to the process": (signal.SIGINT, False),
+    "Ctrl-C (SIGINT to the process group)": (signal.SIGINT, True),
+    "SIGTERM to the process": (signal.SIGTERM, False),
+}
+
+
+@pytest.mark.parametrize("signum,group", INTERRUPTS.values(), ids=INTERRUPTS.keys())
+def test_interrupt_leaves_every_file_original_or_complete(tmp_path, signum, group):
+    """200 files: large enough for worker processes. Interrupted mid-run, every file is
+    the original or the complete migration, no temp file remains, and no worker
+    process outlives the run (an orphan would also hold our pipes open)."""
+    root = tmp_path / "tree"
+    paths, migrated = _service_tree(root, 200)
+    original = paths[0].read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "dockerlock", "migrate", "--no-lock-check", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.read_bytes() != original for p in paths[:: len(paths) // 8]):
+            break  # the run is writing files: interrupt it mid-way
+        time.sleep(0.002)
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        leftovers = _survivors(str(root))
+        for pid in leftovers:
+            os.kill(pid, signal.SIGKILL)
+    assert leftovers == [], "worker processes outlived the interrupted run"
+    states = [p.read_bytes() for p in paths]
+    done = sum(s == migrated for s in states)
+    print(f"\n{signal.Signals(signum).name}: {done} of {len(paths)} files migrated before the signal")
+    assert all(s in (original, migrated) for s in states), "a file is neither the original nor the migration"
+    assert temp_files(root) == []
+    assert 0 < done < len(paths), f"{done} of {len(paths)} migrated: the signal did not land mid-run"
+    if signum == signal.SIGINT:
+        assert proc.returncode == 130, (proc.returncode, out, err)
+        assert "interrupted: files already written are complete; the rest are untouched" in err
+        assert "Traceback" not in err
+    else:
+        assert proc.returncode == -signal.SIGTERM, (proc.returncode, out, err)
+
+
+def test_two_concurrent_runs_over_one_tree(tmp_path):
+    root = tmp_path / "tree"
+    paths, migrated = _service_tree(root, 72, stanzas=3)  # over the 64-file threshold: workers too
+    command = [sys.executable, "-m", "dockerlock", "migrate", "--no-lock-check", str(root)]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+             for _ in range(2)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    for p in paths:
+        data = p.read_bytes()
+        assert data == migrated, p
+    text = migrated.decode()
+    dockerfile.parse_string(text)
+    Dockerfile.from_text(text)
+    assert temp_files(root) == []
+    for code, out, err in results:
+        # the slower run finds each file already migrated (or already holding its result)
+        assert code == 0, (code, out, err)
+        assert "Traceback" not in err
+
+
+# -- hostile locks and paths --------------------------------------------------------------------------
+def _nested(depth: int) -> str:
+    return 'lock-version = "1.0"\ncreated-by = "x"\nx = ' + "[" * depth + "]" * depth + "\n"
+
+
+HOSTILE_LOCKS = {
+    "huge": (None, "lock file is too large"),
+    "deeply nested": (_nested(100_000), "nested too deeply"),
+    "wrong types": ('lock-version = 1\ncreated-by = ["x"]\npackages = "six"\n', "lock-version"),
+    "packages not a list": ('lock-version = "1.0"\ncreated-by = "x"\npackages = 3\n', "packages"),
+    "not TOML": ("[[packages]\nname = \n", "not valid TOML"),
+    "binary": ("\x00\x01\x02", "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("content,message", HOSTILE_LOCKS.values(), ids=HOSTILE_LOCKS.keys())
+def test_hostile_lock_exits_2_naming_the_lock(project, content, message):
+    lock = project / "svc" / "pylock.toml"
+    if content is None:
+        with open(lock, "wb") as handle:  # sparse: 60 MiB on paper, nothing on disk
+            handle.truncate(60 * 1024 * 1024)
+    else:
+        lock.write_text(content)
+    path = project / "svc" / "Dockerfile"
+    before = path.read_bytes()
+    start = time.perf_counter()
+    result = invoke("migrate", path)
+    assert time.perf_counter() - start < 10
+    assert_refused(result, path, before, "lock file pylock.toml is not a valid PEP 751 lock")
+    assert message in result.output
+    assert "Dockerfile:3" in result.output  # the stanza the lock was for
+
+
+def _recorded_lock_reads(monkeypatch) -> list[Path]:
+    import dockerlock.lockfile as lockfile
+
+    seen: list[Path] = []
+    real = lockfile.load_lock
+
+    def spy(path):
+        seen.append(Path(path).resolve())
+        return real(path)
+
+    monkeypatch.setattr(lockfile, "load_lock", spy)
+    return seen
+
+
+def test_requirements_path_escaping_the_context_is_left_alone(project, monkeypatch):
+    """``COPY ../../outside/requirements.txt``: BuildKit never reads outside the context;
+    dockerlock refuses the stanza with the reason, reads nothing out there, exits 0."""
+    outside = project.parent / f"outside-{uuid.uuid4().hex[:8]}"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("six==1.16.0\n")
+    (outside / "pylock.toml").write_text(placeholder_lock())
+    path = project / "svc" / "Dockerfile"
+    data = STANZA.replace("COPY requirements.txt", f"COPY ../../{outside.name}/requirements.txt").encode()
+    path.write_bytes(data)
+    seen = _recorded_lock_reads(monkeypatch)
+    result = invoke("migrate", path)
+    assert result.exit_code == 0, result.output
+    assert "left as is: requirements path escapes the build context" in result.output
+    assert "leaves the build context" in result.output
+    assert path.read_bytes() == data
+    assert not any(outside in p.parents for p in seen)
+    assert invoke("migrate", "--check", path).exit_code == 0  # nothing would change
+
+
+def test_symlinked_requirements_pointing_outside_is_left_alone(project, monkeypatch):
+    outside = project.parent / f"outside-{uuid.uuid4().hex[:8]}"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("six==1.16.0\n")
+    (outside / "pylock.toml").write_text(placeholder_lock())
+    req = project / "svc" / "requirements.txt"
+    req.unlink()
+    req.symlink_to(outside / "requirements.txt")
+    (project / "svc" / "pylock.toml").unlink()
+    path = project / "svc" / "Dockerfile"
+    before = path.read_bytes()
+    seen = _recorded_lock_reads(monkeypatch)
+    result = invoke("migrate", path)
+    assert result.exit_code == 0, result.output
+    assert "left as is: requirements path escapes the build context" in result.output
+    assert f"resolves to {outside / 'requirements.txt'}, outside the build context" in result.output
+    assert path.read_bytes() == before
+    assert not any(outside in p.parents for p in seen)
+
+
+def test_damaged_record_comment_refused_by_revert(project):
+    path = project / "svc" / "Dockerfile"
+    assert invoke("migrate", path).exit_code == 0
+    migrated = path.read_text()
+    damaged = migrated.replace(" d=", " d=!!not-base64!!", 1)
+    path.write_text(damaged)
+    result = invoke("revert", path)
+    assert_refused(result, path, damaged.encode(), "damaged dockerlock record comment")
+    assert "Dockerfile:2" in result.output
+
+
+# -- dockerlock never runs anything from a Dockerfile or a lock ---------------------------------------
+def test_never_executes_dockerfile_or_lock_content(project, monkeypatch, tmp_path):
+    marker = Path("/tmp") / f"dockerlock-marker-{uuid.uuid4().hex}"
+    touch = f"touch {marker}"
+    (project / "svc" / "Dockerfile").write_text(
+        "FROM python:3.11-slim AS builder\n"
+        f"RUN {touch}\n"
+        f'RUN ["touch", "{marker}"]\n'
+        f"RUN <<EOF\n{touch}\nEOF\n"
+        "COPY requirements.txt /tmp/requirements.txt\n"
+        f"RUN {touch} && pip install -r /tmp/requirements.txt && {touch}\n"
+        f"RUN pip install -r $({touch})/tmp/requirements.txt\n"
+        f"RUN pip install -r `{touch}`/tmp/requirements.txt\n"
+        f"ENTRYPOINT {touch}\n"
+        f"HEALTHCHECK CMD {touch}\n"
+        f"ONBUILD RUN {touch}\n")
+    (project / "svc" / "requirements.txt").write_text(f"six==1.16.0\n-r $({touch})\n")
+    (project / "svc" / "pylock.toml").write_text(placeholder_lock().replace('"tests"', f'"$({touch})"'))
+    calls: list[str] = []
+
+    def forbidden(name):
+        def fail(*args, **kwargs):
+            calls.append(f"{name}{args!r}")
+            pytest.fail(f"dockerlock tried to run a process: {name}{args!r}")
+        return fail
+
+    monkeypatch.setattr(subprocess, "Popen", forbidden("subprocess.Popen"))
+    for name in ("system", "popen", "posix_spawn", "posix_spawnp", "fork", "forkpty", "execv", "execve",
+                 "execvp", "execvpe", "execl", "execlp", "spawnv", "spawnve", "spawnvp"):
+        monkeypatch.setattr(os, name, forbidden(f"os.{name}"), raising=False)
+    svc = project / "svc"
+    results = [invoke("migrate", "--check", svc), invoke("migrate", "--diff", svc), invoke("check", svc),
+               invoke("migrate", svc)]
+    migrated = (svc / "Dockerfile").read_text()
+    results.append(invoke("revert", svc))
+    monkeypatch.undo()
+    assert calls == []
+    assert not marker.exists()
+    assert [r.exit_code for r in results[:2]] == [1, 1] and results[3].exit_code == 0, \
+        [r.output for r in results]
+    assert "uv pip install -r /tmp/pylock.toml" in migrated  # the real work happened
+    assert results[4].exit_code == 0 and "reverted 1 stanza" in results[4].output
