@@ -396,6 +396,13 @@ def _gpu_reason(df: Dockerfile, stage: Stage, image: str) -> str | None:
     """
     if _GPU_IMAGE.search(image):
         return f"base image {image}"
+    key = ("gpu-reason",)
+    if key not in df.cache:
+        df.cache[key] = _file_gpu_reason(df)
+    return df.cache[key]
+
+
+def _file_gpu_reason(df: Dockerfile) -> str | None:
     for other in df.stages:
         other_image = other.image_expanded or other.image
         if _GPU_IMAGE.search(other_image):
