@@ -16,7 +16,7 @@ from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import DockerlockError, Finding, Level
 from dockerlock.engine import FileResult
-from dockerlock.facts import run_commands, split_copy
+from dockerlock.facts import absolute_in_image, copy_provides, root_image, run_commands, split_copy
 from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
@@ -64,13 +64,12 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
     from dockerlock.lockfile import (check_drift, check_platform, check_python, load_lock,
                                      marker_environment, parse_python_version_file, python_from_image,
                                      read_requirements)
-    from dockerlock.rules.pip_to_uv import _abs, _copy_provides, _root_image
 
     path = df.source.path
-    image_path = _abs(step.lock_word, df.workdir_at(ins))
+    lock_image = absolute_in_image(step.lock_word, df.workdir_at(ins))
     lock_ctx = None
     for cand in reversed([x for x in stage.instructions if x.index < ins.index and x.keyword in ("COPY", "ADD")]):
-        hit = _copy_provides(df, context, cand, image_path)
+        hit = copy_provides(df, context, cand, lock_image)
         if hit is not None and cand.flag("from") is None and hit[0]:
             lock_ctx = hit[0]
             break
@@ -84,7 +83,7 @@ def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) ->
         reason = exc.reason if isinstance(exc, DockerlockError) else str(exc)
         return [Finding("DLK242", Level.ERROR, f"lock {lock_ctx}: {reason}", path, ins.start_line)]
     findings: list[Finding] = []
-    python = python_from_image(_root_image(df, stage))
+    python = python_from_image(root_image(df, stage))
     platform = stage.platform if stage.platform and "$" not in stage.platform else "linux/amd64"
     if stage.platform and "$" in stage.platform:
         findings.append(Finding("DLK244", Level.NOTE, f"the image platform comes from the build "

@@ -7,12 +7,14 @@ this venv before?" without walking the instructions themselves.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass
 
 from dockerlock import shell
-from dockerlock.model import Dockerfile, Heredoc, Instruction
+from dockerlock.context import BuildContext
+from dockerlock.model import Dockerfile, Heredoc, Instruction, Stage
 from dockerlock.source import Span
 from dockerlock.words import split_words
 
@@ -177,3 +179,87 @@ def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None
     if len(args) < 2:
         return None
     return args[:-1], args[-1]
+
+
+# -- images, paths and the COPY that provides a path (shared by migrate, revert, check) ----
+def root_image(df: Dockerfile, stage: Stage) -> str:
+    root = lineage(df, stage)[-1]
+    return root.image_expanded or root.image
+
+
+def absolute_in_image(path: str, cwd: str | None) -> str:
+    if path.startswith("/"):
+        return posixpath.normpath(path)
+    base = cwd if cwd is not None else "/?"  # unknown base-image workdir: still comparable
+    return posixpath.normpath(posixpath.join(base, path))
+
+
+def known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
+    stage = df.stage_of(ins)
+    dirs = {"/", "/tmp"}
+    while stage is not None:
+        for x in stage.instructions:
+            if x.keyword == "WORKDIR" and x.index < ins.index:
+                wd = df.workdir_at(df.instructions[x.index + 1]) if x.index + 1 < len(df.instructions) else None
+                while wd and wd != "/":
+                    dirs.add(wd)
+                    wd = posixpath.dirname(wd)
+        stage = df.stages[stage.parent] if stage.parent is not None else None
+    return dirs
+
+
+def copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
+                   image_path: str) -> tuple[str | None, bool, bool, bool] | None:
+    """(context path, arrived in a directory copy, copy has only this source, dest is a folder)."""
+    parts = split_copy(df, ins)
+    if parts is None:
+        return None
+    sources, dest = parts
+    dest_value = df.expand_at(ins, dest)
+    if dest_value is None:
+        return None
+    workdir = df.workdir_at(ins)
+    dest_abs = absolute_in_image(dest_value, workdir)
+    # Docker copies *into* a destination that already exists as a directory; every
+    # WORKDIR (and its parents) exists by the time a later COPY runs.
+    dest_is_dir = dest_value.endswith("/") or len(sources) > 1 or dest_value in (".", "..") \
+        or dest_value.endswith("/.") or dest_abs in known_dirs(df, ins)
+    frm = ins.flag("from") is not None
+    for src in sources:
+        src_value = df.expand_at(ins, src)
+        if src_value is None:
+            continue
+        is_dir = src_value in (".", "./") or src_value.endswith("/") or (not frm and context.is_dir(src_value))
+        if not is_dir and not frm and not dest_is_dir and not context.exists(src_value) \
+                and not any(c in src_value for c in "*?["):
+            # Unknown on disk, copied to a *file* destination: a path below that destination
+            # can only come from a directory. (Into a folder destination, a missing source
+            # could be either, so it is not taken as the provider of anything but its name.)
+            below = image_path.startswith(dest_abs.rstrip("/") + "/")
+            rel = posixpath.relpath(image_path, dest_abs) if below else ""
+            is_dir = below and rel != posixpath.basename(src_value)
+        if is_dir:
+            rel = posixpath.relpath(image_path, dest_abs) if image_path.startswith(dest_abs.rstrip("/") + "/") \
+                or dest_abs == "/" else None
+            if rel and not rel.startswith(".."):
+                ctx = posixpath.normpath(posixpath.join(src_value, rel))
+                return ctx, True, False, True
+            continue
+        target = posixpath.join(dest_abs, posixpath.basename(src_value)) if dest_is_dir or \
+            (not frm and context.is_dir(dest_value)) else dest_abs
+        if target == image_path:
+            return posixpath.normpath(src_value), False, len(sources) == 1, target != dest_abs
+        if any(c in src_value for c in "*?[") and dest_is_dir and \
+                fnmatch.fnmatch(posixpath.basename(image_path), posixpath.basename(src_value)) and \
+                posixpath.dirname(image_path) == dest_abs:
+            ctx = posixpath.join(posixpath.dirname(src_value), posixpath.basename(image_path))
+            return posixpath.normpath(ctx), False, False, True
+    return None
+
+
+def lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the stages it is built FROM, nearest first."""
+    out = [stage]
+    while out[-1].parent is not None:
+        out.append(df.stages[out[-1].parent])
+    return out

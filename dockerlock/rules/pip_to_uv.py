@@ -19,7 +19,6 @@ Fix safety
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 import shlex
@@ -30,7 +29,8 @@ from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import Finding, Level
 from dockerlock.edits import Edit
-from dockerlock.facts import (Command, activated_venv, mentions_python_tooling, path_venv_dir, run_commands, split_copy,
+from dockerlock.facts import (Command, activated_venv, copy_provides, absolute_in_image, lineage,
+                              mentions_python_tooling, root_image, path_venv_dir, run_commands, split_copy,
                               venv_created_by)
 from dockerlock.model import Dockerfile, Instruction, Stage
 from dockerlock.pipopts import rule_for
@@ -326,7 +326,7 @@ def _resolve_target(df: Dockerfile, ins: Instruction, st: Stanza, state: _EnvSta
 # -- classification -----------------------------------------------------------------------
 def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Stanza) -> None:
     pip, stage = st.pip, st.stage
-    image = _root_image(df, stage)
+    image = root_image(df, stage)
     windows_shell = any(x.keyword == "SHELL" and re.search(r"powershell|pwsh|cmd(\.exe)?\b", x.body, re.I)
                         for x in stage.instructions)
     if _WINDOWS_IMAGE.search(image) or windows_shell:
@@ -380,11 +380,6 @@ def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Sta
     if st.status != CONVERTED:
         return
     _resolve_requirements(df, context, settings, st)
-
-
-def _root_image(df: Dockerfile, stage: Stage) -> str:
-    root = _lineage(df, stage)[-1]
-    return root.image_expanded or root.image
 
 
 def _gpu_reason(df: Dockerfile, stage: Stage, image: str) -> str | None:
@@ -444,13 +439,6 @@ def _cwd_at(df: Dockerfile, st: Stanza) -> str | None:
     return cwd
 
 
-def _abs(path: str, cwd: str | None) -> str:
-    if path.startswith("/"):
-        return posixpath.normpath(path)
-    base = cwd if cwd is not None else "/?"  # unknown base-image workdir: still comparable
-    return posixpath.normpath(posixpath.join(base, path))
-
-
 def _resolve_requirements(df: Dockerfile, context: BuildContext, settings: Settings, st: Stanza) -> None:
     ins = st.instruction
     cwd = _cwd_at(df, st)
@@ -462,7 +450,7 @@ def _resolve_requirements(df: Dockerfile, context: BuildContext, settings: Setti
         if expanded.startswith(("http://", "https://")):
             st.refuse(f"requirements file '{expanded}' is downloaded at build time")
             return
-        req = Requirement(word=word, image_path=_abs(expanded, cwd), raw_path=word.raw)
+        req = Requirement(word=word, image_path=absolute_in_image(expanded, cwd), raw_path=word.raw)
         _find_provider(df, context, st, req)
         if st.status != CONVERTED:
             return
@@ -478,7 +466,7 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
             if ins.index >= before:
                 continue
             if ins.keyword in ("COPY", "ADD"):
-                hit = _copy_provides(df, context, ins, req.image_path)
+                hit = copy_provides(df, context, ins, req.image_path)
                 if hit is None:
                     continue
                 ctx_path, dir_copy, sole, dest_is_dir = hit
@@ -518,69 +506,6 @@ def _find_provider(df: Dockerfile, context: BuildContext, st: Stanza, req: Requi
         return
     st.refuse(f"cannot find the COPY/ADD that puts {req.raw_path} into the image "
               f"(looked for {req.image_path})")
-
-
-def _known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
-    stage = df.stage_of(ins)
-    dirs = {"/", "/tmp"}
-    while stage is not None:
-        for x in stage.instructions:
-            if x.keyword == "WORKDIR" and x.index < ins.index:
-                wd = df.workdir_at(df.instructions[x.index + 1]) if x.index + 1 < len(df.instructions) else None
-                while wd and wd != "/":
-                    dirs.add(wd)
-                    wd = posixpath.dirname(wd)
-        stage = df.stages[stage.parent] if stage.parent is not None else None
-    return dirs
-
-
-def _copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction,
-                   image_path: str) -> tuple[str | None, bool, bool, bool] | None:
-    """(context path, arrived in a directory copy, copy has only this source, dest is a folder)."""
-    parts = split_copy(df, ins)
-    if parts is None:
-        return None
-    sources, dest = parts
-    dest_value = df.expand_at(ins, dest)
-    if dest_value is None:
-        return None
-    workdir = df.workdir_at(ins)
-    dest_abs = _abs(dest_value, workdir)
-    # Docker copies *into* a destination that already exists as a directory; every
-    # WORKDIR (and its parents) exists by the time a later COPY runs.
-    dest_is_dir = dest_value.endswith("/") or len(sources) > 1 or dest_value in (".", "..") \
-        or dest_value.endswith("/.") or dest_abs in _known_dirs(df, ins)
-    frm = ins.flag("from") is not None
-    for src in sources:
-        src_value = df.expand_at(ins, src)
-        if src_value is None:
-            continue
-        is_dir = src_value in (".", "./") or src_value.endswith("/") or (not frm and context.is_dir(src_value))
-        if not is_dir and not frm and not dest_is_dir and not context.exists(src_value) \
-                and not any(c in src_value for c in "*?["):
-            # Unknown on disk, copied to a *file* destination: a path below that destination
-            # can only come from a directory. (Into a folder destination, a missing source
-            # could be either, so it is not taken as the provider of anything but its name.)
-            below = image_path.startswith(dest_abs.rstrip("/") + "/")
-            rel = posixpath.relpath(image_path, dest_abs) if below else ""
-            is_dir = below and rel != posixpath.basename(src_value)
-        if is_dir:
-            rel = posixpath.relpath(image_path, dest_abs) if image_path.startswith(dest_abs.rstrip("/") + "/") \
-                or dest_abs == "/" else None
-            if rel and not rel.startswith(".."):
-                ctx = posixpath.normpath(posixpath.join(src_value, rel))
-                return ctx, True, False, True
-            continue
-        target = posixpath.join(dest_abs, posixpath.basename(src_value)) if dest_is_dir or \
-            (not frm and context.is_dir(dest_value)) else dest_abs
-        if target == image_path:
-            return posixpath.normpath(src_value), False, len(sources) == 1, target != dest_abs
-        if any(c in src_value for c in "*?[") and dest_is_dir and \
-                fnmatch.fnmatch(posixpath.basename(image_path), posixpath.basename(src_value)) and \
-                posixpath.dirname(image_path) == dest_abs:
-            ctx = posixpath.join(posixpath.dirname(src_value), posixpath.basename(image_path))
-            return posixpath.normpath(ctx), False, False, True
-    return None
 
 
 # -- lock ---------------------------------------------------------------------------------
@@ -623,7 +548,7 @@ def _lock_paths(context: BuildContext, settings: Settings, st: Stanza) -> tuple[
 def _image_python(df: Dockerfile, context: BuildContext, st: Stanza, lock_ctx: str) -> str | None:
     from dockerlock.lockfile import parse_python_version_file, python_from_image
 
-    version = python_from_image(_root_image(df, st.stage))
+    version = python_from_image(root_image(df, st.stage))
     if version:
         return version
     pv = posixpath.join(posixpath.dirname(lock_ctx), ".python-version")
@@ -793,23 +718,15 @@ def _share_uv_provision(df: Dockerfile, stanzas: list[Stanza]) -> None:
     for st in stanzas:
         if st.status != CONVERTED:
             continue
-        lineage = {s.index for s in _lineage(df, st.stage)}
+        family = {s.index for s in lineage(df, st.stage)}
         kept: list[Edit] = []
         for e in st.edits:
             if isinstance(e, _UvEdit):
-                if lineage & provisioned or st.uv_ready:
+                if family & provisioned or st.uv_ready:
                     continue
                 provisioned.add(st.stage.index)
             kept.append(e)
         st.edits = kept
-
-
-def _lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the stages it is built FROM, nearest first."""
-    out = [stage]
-    while out[-1].parent is not None:
-        out.append(df.stages[out[-1].parent])
-    return out
 
 
 def _uv_step(df: Dockerfile, settings: Settings, st: Stanza, lock_img: str,

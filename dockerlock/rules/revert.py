@@ -26,7 +26,7 @@ from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import DockerlockError, Finding, Level
 from dockerlock.edits import Edit
 from dockerlock.engine import FileResult, finish
-from dockerlock.facts import Command, run_commands, split_copy
+from dockerlock.facts import Command, copy_provides, run_commands, split_copy
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.record import digest, parse_record
 from dockerlock.settings import UV_IMAGE, Settings
@@ -174,7 +174,6 @@ def uv_steps(df: Dockerfile, stage) -> list[_UvStep]:
 
 
 def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> list[list[Edit]]:
-    from dockerlock.rules.pip_to_uv import _copy_provides  # the same COPY-to-path logic migrate uses
 
     groups: list[list[Edit]] = []
     removed_uv: set[int] = set()
@@ -182,7 +181,7 @@ def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> l
         steps = uv_steps(df, stage)
         before = len(groups)
         for step in steps:
-            edits = _revert_step(df, context, stage, step, result, _copy_provides)
+            edits = _revert_step(df, context, stage, step, result)
             if edits:
                 groups.append(edits)
         if len(groups) > before and all(_uv_only_for(df, stage, steps)):
@@ -197,8 +196,8 @@ def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> l
     return groups
 
 
-def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep, result: FileResult,
-                 copy_provides) -> list[Edit] | None:
+def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep,
+                 result: FileResult) -> list[Edit] | None:
     ins = step.command.instruction
     path = df.source.path
     workdir = df.workdir_at(ins)
