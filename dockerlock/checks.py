@@ -9,14 +9,13 @@ a later ``pip install X`` into the interpreter the lock filled (DLK241), such as
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import replace
 
 from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import DockerlockError, Finding, Level
 from dockerlock.engine import FileResult
-from dockerlock.facts import absolute_in_image, copy_provides, root_image, run_commands, split_copy
+from dockerlock.facts import absolute_in_image, copy_provides, root_image, run_commands, split_copy, venv_of
 from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
@@ -54,10 +53,7 @@ def check_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) 
 
 
 def _target_key(python: str | None) -> str:
-    if not python:
-        return "system"
-    folder = posixpath.dirname(python)
-    return folder[:-4] if folder.endswith("/bin") else "system"
+    return (venv_of(python) if python else None) or "system"
 
 
 def _check_lock_step(df: Dockerfile, context: BuildContext, stage, ins, step) -> list[Finding]:

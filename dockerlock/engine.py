@@ -10,7 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from dockerlock.context import BuildContext
-from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation, Level
+from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation
 from dockerlock.edits import Edit, apply_edits, verify_untouched
 from dockerlock.model import Dockerfile
 from dockerlock.record import make_record_line
@@ -97,7 +97,7 @@ def _records(df: Dockerfile, groups: list[list[Edit]]) -> list[Edit]:
     for group in sorted(groups, key=lambda g: min(e.span.start for e in g)):
         span = _region(df, group)
         if regions and span.start <= regions[-1][0].end:
-            prev_span, prev_edits = regions.pop()
+            _, prev_edits = regions.pop()
             merged = prev_edits + group
             regions.append((_region(df, merged), merged))
         else:
@@ -110,19 +110,3 @@ def _records(df: Dockerfile, groups: list[list[Edit]]) -> list[Edit]:
         migrated = apply_edits(original, local)
         out.append(Edit.insert(span.start, make_record_line(original, migrated, df.source.eol)))
     return out
-
-
-def summary_counts(results: list[FileResult]) -> dict[str, int]:
-    counts = {"changed": 0, "unchanged": 0, "error": 0}
-    for r in results:
-        if r.error is not None:
-            counts["error"] += 1
-        elif r.changed:
-            counts["changed"] += 1
-        else:
-            counts["unchanged"] += 1
-    return counts
-
-
-def error_finding(exc: DockerlockError) -> Finding:
-    return Finding("DLK001", Level.ERROR, exc.reason, exc.path, exc.line, exc.hint)

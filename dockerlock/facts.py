@@ -156,6 +156,15 @@ def activated_venv(argv: tuple[shell.Word, ...]) -> str | None:
     return None
 
 
+def venv_of(program: str) -> str | None:
+    """The venv an interpreter or pip path belongs to (``/opt/venv/bin/python`` -> ``/opt/venv``),
+    or None for the system's own bin folders and bare names."""
+    folder = posixpath.dirname(program)
+    if folder.endswith("/bin") and folder not in _SYSTEM_BIN_DIRS:
+        return folder[: -len("/bin")]
+    return None
+
+
 def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
     """The first PATH entry if it looks like ``<venv>/bin``; read from the raw ENV text."""
     text = raw if raw is not None else path_value

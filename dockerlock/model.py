@@ -338,19 +338,11 @@ class Dockerfile:
             result.setdefault(ins.index, None)
         return result
 
-    def instructions_in(self, stage: Stage) -> list[Instruction]:
-        return stage.instructions
-
     # -- rendering helpers ------------------------------------------------------------
     def render_lines(self, lines: list[str]) -> str:
         """Join generated lines with the file's line ending (each line terminated)."""
         eol = self.source.eol
         return "".join(line + eol for line in lines)
-
-    @property
-    def continuation(self) -> str:
-        """What ends a continued line in generated text: escape char + line ending."""
-        return self.escape + self.source.eol
 
 
 def _normpath(path: str) -> str:

@@ -59,9 +59,6 @@ class Outcome:
 class Run:
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
 
 def is_dockerfile_name(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in DOCKERFILE_PATTERNS) and not name.endswith(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,3 @@ def _validate(values: dict[str, Any], where: str, names: dict[str, str] | None =
         if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", name):
             raise bad(attr, f"'{lock}': a lock must be named pylock.toml or pylock.<name>.toml "
                             "(PEP 751; uv reads no other name)")
-
-
-def setting_names() -> list[str]:
-    return [f.name for f in fields(Settings)]

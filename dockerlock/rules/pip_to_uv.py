@@ -30,7 +30,7 @@ from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import Finding, Level
 from dockerlock.edits import Edit
 from dockerlock.facts import (Command, activated_venv, copy_provides, absolute_in_image, lineage,
-                              mentions_python_tooling, root_image, path_venv_dir, run_commands, split_copy,
+                              mentions_python_tooling, root_image, venv_of, path_venv_dir, run_commands, split_copy,
                               venv_created_by)
 from dockerlock.model import Dockerfile, Instruction, Stage
 from dockerlock.pipopts import rule_for
@@ -226,16 +226,12 @@ def _scan_run(df: Dockerfile, stage: Stage, ins: Instruction, state: _EnvState) 
             found.append(st)
         key = _target_key(df, ins, pip, state, activated)
         if pip.subcommand == "install":
-            names = {(_word_value(w) or "").lower().split("=")[0].split("[")[0] for w in pip.packages}
+            names = {(w.value or "").lower().split("=")[0].split("[")[0] for w in pip.packages}
             if pip.requirements or pip.editables or (names - {"pip", "setuptools", "wheel", ""}):
                 state.dirty.add(key)
-            if "uv" in names or any((_word_value(w) or "").lower().startswith("uv==") for w in pip.packages):
+            if "uv" in names or any((w.value or "").lower().startswith("uv==") for w in pip.packages):
                 state.uv = True
     return found
-
-
-def _word_value(word: shell.Word) -> str | None:
-    return word.value
 
 
 def _is_uv_install(argv) -> bool:
@@ -258,10 +254,8 @@ def _uv_target_key(df, ins, argv, state, activated) -> str | None:
 
 
 def _key_for_python(python: str) -> str:
-    d = posixpath.dirname(python)
-    if d.endswith("/bin") and d not in ("/usr/bin", "/usr/local/bin", "/bin"):
-        return f"venv:{d[:-4]}"
-    return "system"
+    venv = venv_of(python)
+    return f"venv:{venv}" if venv else "system"
 
 
 def _program_path(pip: shell.PipInvocation) -> tuple[str, str]:
@@ -281,9 +275,8 @@ def _target_of(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, state
     """("venv", venv path as written, python, how) or ("system", None, None, how)."""
     path, which = _program_path(pip)
     if "/" in path:
-        folder = posixpath.dirname(path)
-        if folder.endswith("/bin") and folder not in ("/usr/bin", "/usr/local/bin", "/bin"):
-            venv = folder[:-4]
+        venv = venv_of(path)
+        if venv:
             return "venv", venv, f"{venv}/bin/python", f"runs {path}"
         return "system", None, None, f"runs {path}"
     if activated:
@@ -650,7 +643,7 @@ def _plan_edits(df: Dockerfile, context: BuildContext, settings: Settings, st: S
         return
     if requirement_copy_removable:
         replacement = df.render_lines([lock_copy])
-        st.edits = [Edit(_lines_span(df, provider), replacement)] + run_edits
+        st.edits = [Edit(provider.span, replacement)] + run_edits
         st.edits.append(_uv_provision_edit(df, settings, st, provider))
     else:
         if not first.sole_source or len(st.requirements) > 1:
@@ -658,7 +651,7 @@ def _plan_edits(df: Dockerfile, context: BuildContext, settings: Settings, st: S
         else:
             st.notes.append("kept the requirements COPY: a later instruction still uses the file")
         st.edits = [_uv_provision_edit(df, settings, st, ins),
-                    Edit.insert(_line_start(df, ins), df.render_lines([lock_copy]))] + run_edits
+                    Edit.insert(ins.span.start, df.render_lines([lock_copy]))] + run_edits
 
 
 def _copy_dest_for_lock(df: Dockerfile, provider: Instruction, req: Requirement) -> str:
@@ -685,14 +678,6 @@ def _used_elsewhere(df: Dockerfile, st: Stanza, provider: Instruction, req: Requ
         if c.position != st.command.position and any(base in w.raw for w in c.argv):
             return True
     return False
-
-
-def _lines_span(df: Dockerfile, ins: Instruction) -> Span:
-    return ins.span
-
-
-def _line_start(df: Dockerfile, ins: Instruction) -> int:
-    return ins.span.start
 
 
 def _uv_provision_edit(df: Dockerfile, settings: Settings, st: Stanza, before: Instruction) -> Edit:
