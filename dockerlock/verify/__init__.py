@@ -22,6 +22,7 @@ import re
 import shlex
 import signal
 import subprocess
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -125,9 +126,8 @@ def compare_installed(pip_side: Mapping[str, InstalledDist], uv_side: Mapping[st
     return differences
 
 
-# Runs under whatever Python the environment or image has (3.8+): keep it to the standard library.
-# Prints one JSON list; the first distribution of a name on sys.path wins, as it does for imports.
-LIST_DISTRIBUTIONS_SCRIPT = r"""
+# Scripts run under whatever Python the environment or image has (3.8+): standard library only.
+_EACH_DISTRIBUTION = r"""
 import json, re, sys
 import importlib.metadata as md
 seen = {}
@@ -138,6 +138,22 @@ for dist in md.distributions():
     name = re.sub(r"[-_.]+", "-", raw_name).lower()
     if name in seen:
         continue
+"""
+_PRINT_SEEN = r"""
+json.dump([seen[k] for k in sorted(seen)], sys.stdout)
+sys.stdout.write("\n")
+"""
+
+
+def distributions_script(body: str) -> str:
+    """A script that visits each installed distribution once (the first of a normalised name on
+    sys.path wins, as it does for imports), runs ``body`` for it (``dist``, ``name`` in scope;
+    it must set ``seen[name]``) and prints ``seen`` as one JSON list."""
+    return _EACH_DISTRIBUTION + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n" + _PRINT_SEEN
+
+
+# One JSON row per distribution: normalised name, version, and the VCS commit it came from.
+LIST_DISTRIBUTIONS_SCRIPT = distributions_script(r"""
     commit = None
     try:
         direct = dist.read_text("direct_url.json")
@@ -146,9 +162,7 @@ for dist in md.distributions():
     except Exception:
         commit = None
     seen[name] = {"name": name, "version": dist.version, "vcs_commit": commit}
-json.dump([seen[k] for k in sorted(seen)], sys.stdout)
-sys.stdout.write("\n")
-"""
+""")
 
 
 def parse_distributions(output: str) -> dict[str, InstalledDist]:

@@ -26,7 +26,8 @@ from typing import Literal
 from dockerlock.diagnostics import ConfigError
 from dockerlock.verify import (
     LIST_DISTRIBUTIONS_SCRIPT, Completed, Difference, InstalledDist, Progress, VerifyError, check,
-    compare_installed, describe_command, normalise_name, parse_distributions, run_process, tail,
+    compare_installed, describe_command, distributions_script, normalise_name, parse_distributions,
+    run_process, tail,
 )
 from dockerlock.verify.venvs import VENV_SEEDS
 
@@ -41,17 +42,7 @@ _CACHE_LINE = re.compile(r"(-->|--->) Using cache|\bCACHED\b")
 
 # Lists, per installed distribution (first of each name on sys.path), the files it recorded
 # (cut to three path components: enough to find namespace packages) and its top_level.txt.
-DIST_CONTENTS_SCRIPT = r"""
-import json, re, sys
-import importlib.metadata as md
-seen = {}
-for dist in md.distributions():
-    raw_name = dist.metadata["Name"]
-    if not raw_name:
-        continue
-    name = re.sub(r"[-_.]+", "-", raw_name).lower()
-    if name in seen:
-        continue
+DIST_CONTENTS_SCRIPT = distributions_script(r"""
     files = None
     try:
         recorded = dist.files
@@ -67,9 +58,7 @@ for dist in md.distributions():
     if text:
         top = [line.strip() for line in text.splitlines() if line.strip()]
     seen[name] = {"name": name, "files": files, "top_level": top}
-json.dump([seen[k] for k in sorted(seen)], sys.stdout)
-sys.stdout.write("\n")
-"""
+""")
 
 # Imports each module named on the command line; one JSON line per module, flushed, so the
 # results survive an interpreter that dies (segfault) in the middle.
