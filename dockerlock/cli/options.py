@@ -1,0 +1,75 @@
+"""What the command modules share: output formats, option declarations, consoles.
+
+Each option several commands accept is declared once here, so its flag names and help
+text cannot drift apart between commands.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+
+import typer
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+class UvSource(str, enum.Enum):
+    image = "image"
+    pip = "pip"
+
+
+def paths_arg():
+    return typer.Argument(None, help="Dockerfiles or folders to search (default: current folder).")
+
+
+def diff_opt():
+    return typer.Option(False, "--diff", help="Write nothing; print a unified diff. Exit 1 if anything "
+                                              "would change.")
+
+
+def check_opt():
+    return typer.Option(False, "--check", help="Write nothing; print a summary. Exit 1 if anything would "
+                                               "change.")
+
+
+def context_opt():
+    return typer.Option(None, "--context", help="Build context folder (default: inferred per Dockerfile).")
+
+
+def format_opt(help_text: str = "Output format (text, json, github, sarif, markdown)."):
+    return typer.Option(Format.text, "--format", help=help_text)
+
+
+def color_opt():
+    return typer.Option(None, "--color/--no-color", help="Force or disable colour (default: on for a "
+                                                         "terminal; a non-empty NO_COLOR disables).")
+
+
+def quiet_opt():
+    return typer.Option(False, "--quiet", "-q", help="Print only the summary and errors.")
+
+
+def verbose_opt():
+    return typer.Option(False, "--verbose", "-v", help="Print every decision (targets, dropped options, "
+                                                       "layer order).")
+
+
+def config_opt():
+    return typer.Option(None, "--config", help="pyproject.toml to read [tool.dockerlock] from (default: "
+                                               "the nearest one).")
+
+
+def console(color: bool | None, stderr: bool = False):
+    from rich.console import Console
+
+    # https://no-color.org: a NO_COLOR that is set and not empty disables colour
+    no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
+    return Console(stderr=stderr, force_terminal=True if color else None, no_color=no_color,
+                   color_system=None if no_color else "auto", highlight=False, soft_wrap=True)
