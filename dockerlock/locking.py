@@ -31,7 +31,8 @@ from pathlib import Path
 from packaging.pylock import is_valid_pylock_path
 
 from .diagnostics import ConfigError, DockerlockError, LockError
-from .lockfile import Lock, LockedPackage, _python_parts, load_lock, parse_python_version_file
+from .lockfile import Lock, LockedPackage, load_lock, parse_python_version_file
+from .lockfile.target import _python_parts
 
 __all__ = [
     "LockResult",
