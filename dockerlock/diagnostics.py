@@ -7,7 +7,8 @@ return ``Finding`` objects); only the CLI turns them into exit codes and text.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class Level(str, enum.Enum):
@@ -26,6 +27,8 @@ class Finding:
     path: str | None = None
     line: int | None = None
     hint: str | None = None
+    #: The edits that act on this finding (``dockerlock.edits.Fix``), if the rule proposes any.
+    fix: Any = field(default=None, compare=False, repr=False)
 
     def location(self) -> str:
         return format_location(self.path, self.line)

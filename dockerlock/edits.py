@@ -11,6 +11,7 @@ next instruction is caught here, before anything is written.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,61 @@ class Edit:
     @classmethod
     def delete(cls, span: Span) -> "Edit":
         return cls(span, "")
+
+
+class Applicability(enum.Enum):
+    """How sure a fix is (ruff's model): SAFE fixes are applied by ``migrate``; UNSAFE ones only
+    when asked; DISPLAY ones are shown, never applied."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY = "display"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """An all-or-nothing group of edits. Two fixes whose edits overlap are never applied in the
+    same pass; fixes sharing an ``isolation`` group are applied one per pass (they rewrite the
+    same thing, e.g. the stage that gets uv)."""
+
+    edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
+    isolation: str | None = None
+
+    @property
+    def span(self) -> Span:
+        return Span(min(e.span.start for e in self.edits), max(e.span.end for e in self.edits))
+
+
+def overlapping(a: Fix, b: Fix) -> bool:
+    """Do two fixes touch the same text (an insertion strictly inside another's range counts)?"""
+    for x in a.edits:
+        for y in b.edits:
+            if x.span.start == y.span.start and x.span.start == x.span.end and y.span.start == y.span.end:
+                continue  # two insertions at one point: both land, in plan order
+            if x.span.start < y.span.end and y.span.start < x.span.end:
+                return True
+            if x.span.start == x.span.end and y.span.start < x.span.start < y.span.end:
+                return True
+            if y.span.start == y.span.end and x.span.start < y.span.start < x.span.end:
+                return True
+    return False
+
+
+def select_fixes(fixes: Sequence[Fix]) -> tuple[list[Fix], list[Fix]]:
+    """(applied, skipped): each fix in order unless it overlaps or shares an isolation group with
+    one already taken; skipped fixes are left for the next pass."""
+    taken: list[Fix] = []
+    skipped: list[Fix] = []
+    groups: set[str] = set()
+    for fix in fixes:
+        if (fix.isolation is not None and fix.isolation in groups) or any(overlapping(fix, t) for t in taken):
+            skipped.append(fix)
+            continue
+        taken.append(fix)
+        if fix.isolation is not None:
+            groups.add(fix.isolation)
+    return taken, skipped
 
 
 class OverlappingEdits(DockerlockError):

@@ -1,21 +1,38 @@
-"""Per-file pipeline: model -> rule plans edits -> record -> apply -> verify.
+"""Per-file pipeline: rules review each pip stanza, fixes are applied, the result is verified.
 
-Pure: the caller hands in the parsed Dockerfile, the build context and a lock loader;
+Pure: the caller hands in the parsed Dockerfile, the frozen build context and the settings;
 the result is a ``FileResult`` value (new text or an error), never a write.
+
+migrate, step by step:
+
+1. every pip stanza is reviewed by the ``MIGRATE`` rules, phase by phase; the first phase
+   that decides (refused, deferred, blocked) ends its review; a stanza that passes every
+   gate gets the conversion's finding, carrying a ``Fix``;
+2. fixes are applied together unless they overlap (ruff's model): an overlapping fix waits
+   for the next pass, which reviews the rewritten text again (at most ``MAX_PASSES``);
+3. the record comments are made from the line diff between the input and the result, one
+   per changed region, so revert restores each region exactly;
+4. before anything is returned: the result parses, every instruction outside the changed
+   regions is byte-identical and in order, a further review proposes nothing (the rewrite
+   is stable), every uv step has uv available, and reverting the result gives the input.
 """
 
 from __future__ import annotations
 
-import bisect
+import difflib
 from dataclasses import dataclass, field
 
 from dockerlock.context import BuildContext
-from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation
-from dockerlock.edits import Edit, apply_edits, verify_untouched
+from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation, Level
+from dockerlock.edits import Edit, apply_edits, select_fixes, verify_untouched
+from dockerlock.facts.stanzas import PipStanza
 from dockerlock.model import Dockerfile
 from dockerlock.record import make_record_line
+from dockerlock.rules.base import Decision, Phase, RuleContext
 from dockerlock.settings import Settings
 from dockerlock.source import Source, Span
+
+MAX_PASSES = 4
 
 
 @dataclass
@@ -33,70 +50,226 @@ class FileResult:
         return self.new_text is not None and self.error is None
 
 
-def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings, load_lock) -> FileResult:
-    from dockerlock.rules.pip_to_uv import CONVERTED, DEFERRED, FAILED, plan_migration
+@dataclass(frozen=True)
+class StanzaReview:
+    """What the rules said about one pip stanza, and what that decides."""
 
-    plan = plan_migration(df, context, settings, load_lock)
-    result = FileResult(df.source.path, findings=plan.findings)
-    result.converted = sum(st.status == CONVERTED for st in plan.stanzas)
-    result.deferred = sum(st.status == DEFERRED for st in plan.stanzas)
-    result.refused = sum(st.status not in (CONVERTED, DEFERRED) for st in plan.stanzas)
-    failed = [st for st in plan.stanzas if st.status == FAILED]
-    if failed:
-        st = failed[0]
-        result.error = DockerlockError("; ".join(st.reasons), df.source.path, st.line)
+    stanza: PipStanza
+    findings: tuple[Finding, ...]
+    decision: Decision | None
+
+    @property
+    def decisive(self) -> Finding | None:
+        from dockerlock.rules import decision_of
+
+        return next((f for f in self.findings if decision_of(f.code) is self.decision), None)
+
+
+def review(rc: RuleContext, rules=None) -> list[StanzaReview]:
+    """Ask the rules about every pip stanza, phase by phase."""
+    from dockerlock.rules import MIGRATE, decision_of
+
+    rules = MIGRATE if rules is None else rules
+    phases = sorted({r.PHASE for r in rules})
+    reviews = []
+    for stanza in rc.stanzas:
+        findings: list[Finding] = []
+        decision = None
+        for phase in phases:
+            found = [f for r in rules if r.PHASE == phase for f in r.check(stanza, rc)]
+            findings += found
+            decisions = [decision_of(f.code) for f in found if decision_of(f.code) is not None]
+            if phase is not Phase.CONVERT and decisions:
+                decision = decisions[0]
+                break
+            if phase is Phase.CONVERT:
+                decision = decisions[0] if decisions else None
+        reviews.append(StanzaReview(stanza, tuple(findings), decision))
+    return reviews
+
+
+def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) -> FileResult:
+    rc = RuleContext(df, context, settings)
+    reviews = review(rc)
+    result = FileResult(df.source.path, findings=[f for r in reviews for f in r.findings])
+    result.converted = sum(r.decision is Decision.CONVERTED for r in reviews)
+    result.deferred = sum(r.decision is Decision.DEFERRED for r in reviews)
+    result.refused = sum(r.decision in (Decision.REFUSED, Decision.BLOCKED) for r in reviews)
+    blocked = next((r for r in reviews if r.decision is Decision.BLOCKED), None)
+    if blocked is not None:
+        decisive = blocked.decisive
+        assert decisive is not None
+        result.error = DockerlockError(decisive.message, df.source.path, decisive.line, decisive.hint)
         return result
-    if not plan.edits:
+    fixes = [f.fix for f in result.findings if f.fix is not None]
+    if not fixes:
         return result
-    groups = [st.edits for st in plan.stanzas if st.status == CONVERTED and st.edits]
     try:
-        result.new_text = finish(df, groups, record=settings.record,
-                                 replan=lambda new_df: plan_migration(new_df, context, settings, load_lock).edits)
+        text = _apply_in_passes(df, context, settings, fixes)
+        result.new_text = finish_text(df, text, record=settings.record,
+                                      replan=lambda after: _proposes_fixes(after, context, settings))
     except DockerlockError as exc:
         result.error = exc
         result.new_text = None
     return result
 
 
+def _apply_in_passes(df: Dockerfile, context: BuildContext, settings: Settings, fixes) -> str:
+    text = df.source.text
+    current = df
+    for _ in range(MAX_PASSES):
+        taken, skipped = select_fixes(fixes)
+        text = apply_edits(current.source.text, [e for fix in taken for e in fix.edits])
+        if not skipped:
+            return text
+        current = _reparse(df, text)
+        fixes = [f.fix for r in review(RuleContext(current, context, settings)) for f in r.findings
+                 if f.fix is not None]
+        if not fixes:
+            return text
+    raise InvariantViolation("refusing to write: the rewrites of this file keep overlapping. This is a "
+                             "dockerlock bug; please report it with the file.", df.source.path)
+
+
+def _proposes_fixes(df: Dockerfile, context: BuildContext, settings: Settings) -> bool:
+    return any(f.fix is not None for r in review(RuleContext(df, context, settings)) for f in r.findings)
+
+
+def _reparse(df: Dockerfile, text: str) -> Dockerfile:
+    try:
+        return Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom),
+                                locate_with_dockerfile_parse=False)
+    except DockerlockError as exc:
+        raise InvariantViolation(f"refusing to write: the rewritten file would not parse ({exc.reason}). "
+                                 "This is a dockerlock bug; please report it.", df.source.path) from None
+
+
+def changed_regions(df: Dockerfile, after: str) -> list[tuple[Span, str]]:
+    """The regions of ``df`` that differ in ``after``, widened to whole instructions and merged
+    where they touch, as (span of the original, new text): one region per migrated stanza, so
+    a record never sits inside an instruction's continuation."""
+    a = df.source.text.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    owner = _instruction_lines(df, len(a))
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    opcodes = matcher.get_opcodes()
+    ranges: list[list[int]] = []
+    for op, a1, a2, _b1, _b2 in opcodes:
+        if op == "equal":
+            continue
+        start, end = a1, a2
+        if start < len(a) and owner[start] is not None and (end > start or _inside(owner, start)):
+            start = owner[start][0]
+        if end > start and owner[end - 1] is not None:
+            end = max(end, owner[end - 1][1])
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    offsets = [0]
+    for line in a:
+        offsets.append(offsets[-1] + len(line))
+    to_after = _line_map(opcodes)
+    return [(Span(offsets[s], offsets[e]), "".join(b[to_after(s, True):to_after(e, False)])) for s, e in ranges]
+
+
+def _instruction_lines(df: Dockerfile, count: int) -> list[tuple[int, int] | None]:
+    """For each 0-based line: the (first, end) 0-based line range of the instruction it belongs to."""
+    owner: list[tuple[int, int] | None] = [None] * count
+    for ins in df.instructions:
+        for n in range(ins.start_line - 1, min(ins.end_line, count)):
+            owner[n] = (ins.start_line - 1, ins.end_line)
+    return owner
+
+
+def _inside(owner, line: int) -> bool:
+    """Is 0-based ``line`` a continuation line (not the first) of an instruction?"""
+    return owner[line] is not None and owner[line][0] < line
+
+
+def _line_map(opcodes):
+    """Map a region boundary of the original to the edited text. A region starts where a change
+    starts (its first new line) and ends where a change ends (after its last new line), so an
+    insertion at the boundary belongs to the region on that side."""
+    changes = [o for o in opcodes if o[0] != "equal"]
+
+    def to_after(i: int, start: bool) -> int:
+        if start:
+            hit = next((o for o in changes if o[1] == i), None)
+            if hit is not None:
+                return hit[3]
+        else:
+            hit = next((o for o in reversed(changes) if o[2] == i), None)
+            if hit is not None:
+                return hit[4]
+        for op, a1, a2, b1, _b2 in opcodes:
+            if op == "equal" and a1 <= i <= a2:
+                return b1 + (i - a1)
+        raise AssertionError(f"line {i} is inside a change")
+    return to_after
+
+
+def finish_text(df: Dockerfile, new_text: str, *, record: bool, replan=None) -> str:
+    """Add records to a rewrite of ``df``, verify it, and return the text to write."""
+    edits = [Edit(span, text) for span, text in changed_regions(df, new_text)]
+    if apply_edits(df.source.text, edits) != new_text:
+        raise InvariantViolation("refusing to write: the changed regions do not reproduce the planned rewrite. "
+                                 "This is a dockerlock bug; please report it with the file.", df.source.path)
+    return finish(df, [[e] for e in edits], record=record, replan=replan)
+
+
 def finish(df: Dockerfile, groups: list[list[Edit]], *, record: bool, replan=None) -> str:
-    """Apply edit groups (one per stanza), add records, verify, and return the new text.
+    """Apply edit groups, add records, verify, and return the new text.
 
     Raises ``InvariantViolation`` when the result would change anything outside the
-    edits, does not parse, or is not stable (a second run would change it again).
+    edits, does not parse, is not stable (a second run would change it again), or (with
+    records) would not revert to the input.
     """
     edits = [e for g in groups for e in g]
     if record:
         edits = _records(df, groups) + edits
     text = apply_edits(df.source.text, edits)
-    try:
-        after = Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom),
-                                 locate_with_dockerfile_parse=False)
-    except DockerlockError as exc:
-        raise InvariantViolation(f"refusing to write: the rewritten file would not parse ({exc.reason}). "
-                                 "This is a dockerlock bug; please report it.", df.source.path) from None
+    after = _reparse(df, text)
     verify_untouched(df, after, edits)
     if replan is not None and replan(after):
         raise InvariantViolation("refusing to write: the rewrite is not stable (a second run would change "
                                  "it again). This is a dockerlock bug; please report it.", df.source.path)
+    if record:
+        _verify_reverts(df, after)
     return text
+
+
+def _verify_reverts(df: Dockerfile, after: Dockerfile) -> None:
+    """Migrate only writes what revert can undo: ``revert(migrate(x)) == x``, checked before writing."""
+    from dockerlock.rules.revert import restore_from_records
+
+    try:
+        restored = restore_from_records(after)
+    except DockerlockError as exc:
+        raise InvariantViolation(f"refusing to write: revert could not undo this rewrite ({exc.reason}). This "
+                                 "is a dockerlock bug; please report it with the file.", df.source.path) from None
+    if restored != df.source.text:
+        raise InvariantViolation("refusing to write: revert would not restore the original exactly. This is a "
+                                 "dockerlock bug; please report it with the file.", df.source.path)
 
 
 def _region(df: Dockerfile, edits: list[Edit]) -> Span:
     src = df.source
     start = min(e.span.start for e in edits)
     end = max(e.span.end for e in edits)
-    start = src.line_starts[bisect.bisect_right(src.line_starts, start) - 1]
+    start = src.line_starts[src.line_of(start) - 1] if start < len(src.text) else start
     if end > start and end not in src.line_starts and end != len(src.text):
         end = src.line_span(src.line_of(end - 1)).end
     return Span(start, end)
 
 
 def _records(df: Dockerfile, groups: list[list[Edit]]) -> list[Edit]:
-    """One record comment per migrated region; overlapping regions are merged."""
+    """One record comment per changed region; overlapping regions are merged."""
     regions: list[tuple[Span, list[Edit]]] = []
-    for group in sorted(groups, key=lambda g: min(e.span.start for e in g)):
+    for group in sorted((g for g in groups if g), key=lambda g: min(e.span.start for e in g)):
         span = _region(df, group)
-        if regions and span.start <= regions[-1][0].end:
+        if regions and span.start <= regions[-1][0].end and not (span.start == regions[-1][0].end
+                                                                 and _is_pure_insert(group)):
             _, prev_edits = regions.pop()
             merged = prev_edits + group
             regions.append((_region(df, merged), merged))
@@ -110,3 +283,23 @@ def _records(df: Dockerfile, groups: list[list[Edit]]) -> list[Edit]:
         migrated = apply_edits(original, local)
         out.append(Edit.insert(span.start, make_record_line(original, migrated, df.source.eol)))
     return out
+
+
+def _is_pure_insert(group: list[Edit]) -> bool:
+    return all(e.span.start == e.span.end for e in group)
+
+
+def error_count(findings: list[Finding]) -> int:
+    return sum(f.level == Level.ERROR for f in findings)
+
+
+def check_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) -> FileResult:
+    """``dockerlock check``: the CHECK rules' findings for one file (nothing is rewritten)."""
+    from dockerlock.rules import check_rules
+
+    rc = RuleContext(df, context, settings)
+    rc.cache["reviews"] = review(rc)
+    findings = [f for rule in check_rules() for f in rule.check(rc)]
+    result = FileResult(df.source.path, findings=findings)
+    result.refused = error_count(findings)
+    return result

@@ -57,6 +57,8 @@ def template_lines() -> list[str]:
         "# record = true",
         "# Read and check each lock while migrating (false: convert before the lock exists).",
         "# lock-check = true",
+        "# Convert even where the lock does not cover the requirements (a warning, not an error).",
+        "# allow-drift = false",
         "# Add --require-hashes when the lock allows it (no VCS or local-directory packages).",
         "# require-hashes = true",
         "# Add --compile-bytecode (pip compiled .pyc files at install time; uv does not by default).",

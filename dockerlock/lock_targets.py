@@ -7,14 +7,12 @@ and platform. Pure: the Dockerfile model and the build context in, ``LockTarget`
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, replace
 
 from dockerlock.context import BuildContext
 from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
-DEFAULT_PLATFORM = "linux/amd64"
 
 
 @dataclass(frozen=True)
@@ -40,40 +38,27 @@ class LockTarget:
 
 def lock_targets(df: Dockerfile, context: BuildContext, settings: Settings) -> list[LockTarget]:
     """Every pip requirements install in ``df``, with the lock migrate would read for it."""
-    from dockerlock.facts import root_image
-    from dockerlock.lockfile import python_from_image
-    from dockerlock.rules.pip_to_uv import CONVERTED, DEFERRED, plan_migration
+    from dockerlock.engine import review
+    from dockerlock.facts.locks import choose_lock, target_platform, target_python
+    from dockerlock.rules.base import Decision, RuleContext
 
-    plan = plan_migration(df, context, replace(settings, lock_check=False), None)
+    rc = RuleContext(df, context, replace(settings, lock_check=False))
     targets: list[LockTarget] = []
-    for st in plan.stanzas:
-        platform = st.stage.platform if st.stage.platform and "$" not in st.stage.platform else DEFAULT_PLATFORM
-        requirements = tuple(r.context_path for r in st.requirements if r.context_path)
-        lock = st.lock_context_path
-        python = python_from_image(root_image(df, st.stage))
-        if python is None and lock is not None:
-            python = nearest_python_version(context, posixpath.dirname(lock))
-        refusal = None if st.status == CONVERTED else "; ".join(st.reasons) or st.status
-        if st.status == DEFERRED:
-            refusal = "deferred: " + refusal
-        targets.append(LockTarget(df.source.path, st.line, requirements, (), lock, python, platform, refusal))
+    for stanza_review in review(rc):
+        stanza = stanza_review.stanza
+        choice = choose_lock(context, settings, stanza)
+        lock = choice.context_path
+        if choice.fallback:  # `lock` writes the lock named after the requirements, not the fallback
+            from dockerlock.lock_names import lock_name
+
+            lock = lock_name([f.context_path for f in stanza.requirements if f.context_path])
+        python, _ = target_python(context, stanza, df, lock)
+        decisive = stanza_review.decisive
+        refusal = None
+        if stanza_review.decision in (Decision.REFUSED, Decision.DEFERRED) and decisive is not None:
+            refusal = f"{decisive.code}: {decisive.message}"
+        requirements = tuple(f.context_path for f in stanza.requirements if f.context_path)
+        constraints = tuple(f.context_path for f in stanza.constraints if f.context_path)
+        targets.append(LockTarget(df.source.path, stanza.line, requirements, constraints, lock, python,
+                                  target_platform(stanza), refusal))
     return targets
-
-
-def nearest_python_version(context: BuildContext, folder: str) -> str | None:
-    """The ``.python-version`` in ``folder`` or the nearest folder above it, up to the context root."""
-    from dockerlock.context import ContextEscape
-    from dockerlock.lockfile import parse_python_version_file
-
-    here = posixpath.normpath(folder) if folder else ""
-    while True:
-        candidate = posixpath.join(here, ".python-version") if here and here != "." else ".python-version"
-        try:
-            host = context.path(candidate)
-        except ContextEscape:
-            return None
-        if host.is_file():
-            return parse_python_version_file(host)
-        if not here or here == ".":
-            return None
-        here = posixpath.dirname(here)

@@ -75,9 +75,11 @@ PIP_INSTALL_OPTIONS: dict[str, OptionRule] = {
     "--constraint": OptionRule(_D, "constraints are applied when the lock is compiled "
                                    "(uv pip compile -c ...)"),
     # cannot be reproduced by a locked step
-    "--user": OptionRule(_R, "--user installs into ~/.local; uv pip has no user scheme"),
-    "--target": OptionRule(_R, "--target installs into a plain directory, not an environment"),
-    "--prefix": OptionRule(_R, "--prefix installs into a custom prefix"),
+    # carried by the conversion itself: uv has --target and --prefix with pip's layout, and pip's
+    # user scheme is the prefix layout under the user base (uv's --prefix)
+    "--user": OptionRule(_C, "becomes --prefix under `python -m site --user-base`", uv_name="--prefix"),
+    "--target": OptionRule(_C),
+    "--prefix": OptionRule(_C),
     "--root": OptionRule(_R, "--root installs under another root directory"),
     "--src": OptionRule(_R, "--src relocates editable checkouts"),
     "--editable": OptionRule(_R, "editable installs are not part of a lock"),

@@ -18,7 +18,14 @@ from dockerlock.diagnostics import Finding, Level
 from dockerlock.runner import Mode, Outcome, Run
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
-SKIP_CODES = ("DLK102", "DLK103", "DLK304")  # stanzas left untouched, with their reason
+def _decision_codes() -> tuple[str, ...]:
+    from dockerlock.rules import MIGRATE
+    from dockerlock.rules.base import Decision
+
+    return tuple(c.code for m in MIGRATE for c in m.CODES if c.decision in (Decision.REFUSED, Decision.DEFERRED))
+
+
+SKIP_CODES = _decision_codes() + ("DLK304",)  # stanzas left untouched, with their reason
 CHANGE_CODES = ("DLK101", "DLK301", "DLK302")  # stanzas converted or restored
 DETAIL_CODE = "DLK105"  # a detail of the conversion above it
 STATUSES = ("changed", "would change", "unchanged", "error")

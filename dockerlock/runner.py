@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockerlock.context import BuildContext, ContextEscape, infer_context
-from dockerlock.diagnostics import DecodeError, DockerlockError, Finding, Level
+from dockerlock.context import BuildContext
+from dockerlock.loading import ContextLoader
+from dockerlock.diagnostics import DecodeError, DockerlockError, Finding
 from dockerlock.engine import FileResult
 from dockerlock.settings import DEFAULT_EXCLUDE, Settings
 
@@ -327,61 +328,10 @@ def _owner(name: str) -> tuple[int, int]:
     return info.st_uid, info.st_gid
 
 
-class LockCache:
-    """Loads and checks each lock once per run (many Dockerfiles share one lock)."""
-
-    def __init__(self, context: BuildContext) -> None:
-        self.context = context
-        self._cache: dict[tuple[str, str | None], object] = {}
-
-    def __call__(self, lock_path: str, python: str | None):
-        key = (lock_path, python)
-        if key not in self._cache:
-            self._cache[key] = self._load(lock_path, python)
-        return self._cache[key]
-
-    def _load(self, lock_path: str, python: str | None):
-        from dockerlock.lockfile import check_python, load_lock
-        from dockerlock.rules.pip_to_uv import LockFacts
-
-        try:
-            host = self.context.path(lock_path)
-        except ContextEscape as exc:
-            return LockFacts(exists=False, error=str(exc))
-        if not host.is_file():
-            return LockFacts(exists=False)
-        try:
-            lock = load_lock(host)
-        except DockerlockError as exc:
-            where = f" (line {exc.line})" if exc.line else ""
-            return LockFacts(exists=True, error=exc.reason + where, line=exc.line)
-        python_error = None
-        if python:
-            problems = [f for f in check_python(lock, python, source=f"image Python {python}")
-                        if f.level == Level.ERROR]
-            if problems:
-                python_error = problems[0].message
-        return LockFacts(exists=True, requires_python=lock.requires_python, has_vcs=lock.has_vcs,
-                         has_local=lock.has_directory or bool(lock.local_paths), python_error=python_error)
+FileJob = Callable[[object, BuildContext, Settings], FileResult]
 
 
-def copy_sources(df) -> list[str]:
-    from dockerlock.facts import split_copy
-
-    sources: list[str] = []
-    for ins in df.instructions:
-        if ins.keyword in ("COPY", "ADD") and ins.flag("from") is None:
-            parts = split_copy(df, ins)
-            if parts:
-                sources.extend(s for s in parts[0] if "://" not in s)
-    return sources
-
-
-FileJob = Callable[[object, BuildContext, Settings, LockCache], FileResult]
-
-
-def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob,
-                contexts: dict[Path, LockCache]) -> Outcome:
+def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob, loader: ContextLoader) -> Outcome:
     """Read, run ``job`` on, and (in write mode) write one file; every failure is an Outcome."""
     from dockerlock.model import Dockerfile
 
@@ -389,9 +339,8 @@ def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob,
     try:
         data = read_dockerfile(path)
         df = Dockerfile.from_bytes(data, shown)
-        context = infer_context(path, copy_sources(df), settings.context)
-        cache = contexts.setdefault(context.root, LockCache(context))
-        result = job(df, context, settings, cache)
+        context = loader.load(path, df, settings)
+        result = job(df, context, settings)
     except DockerlockError as exc:
         exc.with_path(shown)
         return Outcome(shown, "error", error=exc)
@@ -418,8 +367,8 @@ _WORK: tuple | None = None  # (settings, mode, job) handed to forked workers
 def _work_chunk(chunk: list[Path]) -> list[Outcome]:
     assert _WORK is not None
     settings, mode, job = _WORK
-    contexts: dict[Path, LockCache] = {}
-    return [process_one(p, settings, mode, job, contexts) for p in chunk]
+    loader = ContextLoader()
+    return [process_one(p, settings, mode, job, loader) for p in chunk]
 
 
 def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
@@ -456,9 +405,9 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         finally:
             _WORK = None
         return run
-    contexts: dict[Path, LockCache] = {}
+    loader = ContextLoader()
     for path in paths:
-        run.outcomes.append(process_one(path, settings, mode, job, contexts))
+        run.outcomes.append(process_one(path, settings, mode, job, loader))
         if progress:
             progress(path)
     return run

@@ -32,6 +32,7 @@ class Settings:
     include_gpu: bool = False
     record: bool = True
     lock_check: bool = True
+    allow_drift: bool = False  # convert even when the lock does not cover the requirements (a warning)
     require_hashes: bool = True  # add --require-hashes when the lock allows it
     compile_bytecode: bool = True
     context: Path | None = None  # explicit build context (else inferred per Dockerfile)
@@ -72,6 +73,7 @@ _KEYS = {
     "include-gpu": ("include_gpu", bool),
     "record": ("record", bool),
     "lock-check": ("lock_check", bool),
+    "allow-drift": ("allow_drift", bool),
     "require-hashes": ("require_hashes", bool),
     "compile-bytecode": ("compile_bytecode", bool),
     "context": ("context", str),

@@ -6,11 +6,10 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from dockerlock.context import BuildContext
 from dockerlock.engine import FileResult, migrate_dockerfile
 from dockerlock.model import Dockerfile
 from dockerlock.rules.revert import revert_dockerfile
-from dockerlock.runner import LockCache
+from dockerlock.loading import context_at
 from dockerlock.settings import Settings
 
 UV = "COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/"
@@ -40,9 +39,8 @@ def run_migrate(text: str, files: dict[str, str] | None = None, settings: Settin
     with tempfile.TemporaryDirectory() as tmp:
         base = root or Path(tmp)
         write_tree(base, files or {})
-        ctx = BuildContext(base)
         df = Dockerfile.from_text(text, "Dockerfile")
-        return migrate_dockerfile(df, ctx, settings, LockCache(ctx))
+        return migrate_dockerfile(df, context_at(base, df, settings), settings)
 
 
 def migrated(text: str, files: dict[str, str] | None = None, settings: Settings | None = None) -> str:
@@ -58,20 +56,19 @@ def assert_migrates(before: str, after: str, files: dict[str, str] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_tree(root, files or {})
-        ctx = BuildContext(root)
-        cache = LockCache(ctx)
-        result = migrate_dockerfile(Dockerfile.from_text(before, "Dockerfile"), ctx, settings, cache)
+        ctx = context_at(root, Dockerfile.from_text(before, "Dockerfile"), settings)
+        result = migrate_dockerfile(Dockerfile.from_text(before, "Dockerfile"), ctx, settings)
         assert result.error is None, str(result.error)
         got = result.new_text if result.new_text is not None else before
         assert got == after
-        again = migrate_dockerfile(Dockerfile.from_text(got, "Dockerfile"), ctx, settings, cache)
+        again = migrate_dockerfile(Dockerfile.from_text(got, "Dockerfile"), ctx, settings)
         assert again.new_text is None, "second run must be a no-op"
         crlf = migrate_dockerfile(Dockerfile.from_text(before.replace("\n", "\r\n"), "Dockerfile"), ctx,
-                                  settings, cache)
+                                  settings)
         assert (crlf.new_text or before.replace("\n", "\r\n")) == after.replace("\n", "\r\n")
         # with a record, revert gives back the exact input
         recorded = Settings(**{**settings.__dict__, "record": True})
-        with_record = migrate_dockerfile(Dockerfile.from_text(before, "Dockerfile"), ctx, recorded, cache)
+        with_record = migrate_dockerfile(Dockerfile.from_text(before, "Dockerfile"), ctx, recorded)
         if with_record.new_text is not None:
             back = revert_dockerfile(Dockerfile.from_text(with_record.new_text, "Dockerfile"), ctx, recorded)
             assert back.error is None, str(back.error)

@@ -15,12 +15,11 @@ import dockerfile
 import pytest
 
 from conftest import corpus_dockerfiles, corpus_params
-from dockerlock.context import infer_context
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
 from dockerlock.model import Dockerfile
 from dockerlock.rules.revert import revert_dockerfile
-from dockerlock.runner import LockCache, copy_sources
+from dockerlock.loading import ContextLoader
 from dockerlock.settings import Settings
 
 SETTINGS = Settings(lock_check=False, include_gpu=True)
@@ -28,8 +27,8 @@ SETTINGS = Settings(lock_check=False, include_gpu=True)
 
 def _migrate(path: Path, data: bytes):
     df = Dockerfile.from_bytes(data, str(path))
-    ctx = infer_context(path, copy_sources(df), None)
-    return df, ctx, migrate_dockerfile(df, ctx, SETTINGS, LockCache(ctx))
+    ctx = ContextLoader().load(path, df, SETTINGS)
+    return df, ctx, migrate_dockerfile(df, ctx, SETTINGS)
 
 
 @pytest.mark.corpus
@@ -53,12 +52,12 @@ def test_corpus_migrate_invariants(path):
         if op in ("replace", "delete"):
             # only the stanza's own instructions (the pip RUN, the requirements COPY) may change
             assert {df.instructions[k].keyword for k in range(a1, a2)} <= {"RUN", "COPY", "ADD"}
-    second = migrate_dockerfile(after, ctx, SETTINGS, LockCache(ctx))
+    second = migrate_dockerfile(after, ctx, SETTINGS)
     assert second.new_text is None and second.error is None
     back = revert_dockerfile(after, ctx, SETTINGS)
     assert back.error is None and after.source.encode(back.new_text) == data
     again = migrate_dockerfile(Dockerfile.from_bytes(after.source.encode(back.new_text), str(path)), ctx,
-                               SETTINGS, LockCache(ctx))
+                               SETTINGS)
     assert again.new_text == result.new_text
 
 

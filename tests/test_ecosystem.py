@@ -78,8 +78,8 @@ def tree(tmp_path: Path, monkeypatch) -> Path:
                           "RUN apt-get update && apt-get install -y python3-pip\n"
                           "COPY requirements.txt /app/\nRUN pip install -r /app/requirements.txt\n",
         "gpu/requirements.txt": "six\n",
-        "user/Dockerfile": PIP.replace("pip install", "pip install --user"),
-        "user/requirements.txt": "six\n",
+        "extra/Dockerfile": PIP.replace("requirements.txt\n", "requirements.txt gunicorn\n"),
+        "extra/requirements.txt": "six\n",
         "nolock/Dockerfile": PIP,
         "nolock/requirements.txt": "six\n",
         "plain/Dockerfile": "FROM alpine:3.20\nRUN echo hello\n",
@@ -589,7 +589,7 @@ def test_quiet_and_verbose(tmp_path, monkeypatch):
     verbose = invoke("migrate", "--check", "-v", ".").stdout
     assert "s00/Dockerfile: unchanged" in normal and "pip install -r /app/requirements.txt -> uv pip install" \
         not in normal
-    assert "  svc/Dockerfile:3: pip install -r /app/requirements.txt -> uv pip install /app/pylock.toml" in verbose
+    assert "  svc/Dockerfile:3: pip install -r /app/requirements.txt -> uv pip install -r /app/pylock.toml" in verbose
 
 
 def test_check_quiet_hides_warnings_not_errors(tree):
@@ -647,13 +647,13 @@ def test_action_check_step_runs_dockerlock_check_on_the_paths(tree):
     shim.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(a) for a in dockerlock_argv()) + ' "$@"\n')
     shim.chmod(0o755)
     summary = tree / "summary.md"
-    env = clean_env(RUNNER_TEMP=str(runner_temp), DOCKERLOCK_PATHS="omi\n user/Dockerfile", DOCKERLOCK_ARGS="",
+    env = clean_env(RUNNER_TEMP=str(runner_temp), DOCKERLOCK_PATHS="omi\n extra/Dockerfile", DOCKERLOCK_ARGS="",
                     GITHUB_STEP_SUMMARY=str(summary))
     out = subprocess.run(["bash", "-c", script], cwd=tree, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 1, out.stderr
     assert out.stdout.startswith("::error file=omi/backend/Dockerfile,line=7,title=DLK")
-    assert "::warning file=user/Dockerfile,line=3,title=DLK" not in out.stdout  # check ignores --user stanzas
-    assert out.stdout.rstrip().endswith("2 file(s) checked: 1 error(s), 1 warning(s)")
+    assert "::warning file=extra/Dockerfile,line=3,title=DLK245" in out.stdout  # refused stanzas are listed
+    assert out.stdout.rstrip().endswith("2 file(s) checked: 1 error(s), 2 warning(s)")
     assert summary.read_text().startswith("## dockerlock check\n")
     env.update(DOCKERLOCK_PATHS="plain", DOCKERLOCK_ARGS="--config pyproject.toml")
     (tree / "pyproject.toml").write_text("[tool.dockerlock]\n")
@@ -718,7 +718,7 @@ def test_rules_md_gives_every_pip_option_its_fate():
 
     table = (DOCS / "rules.md").read_text().split("### pip options", 1)[1].split("### When it leaves", 1)[0]
     rows = {row.split("|")[1].strip(): row for row in table.splitlines() if row.startswith("| ") and "`" in row}
-    fates = {"carry": "passed on to uv", "drop": "dropped, with a `DLK105` note", "refuse": "stanza left alone (`DLK102`)"}
+    fates = {"carry": "passed on to uv", "drop": "dropped, with a `DLK105` note", "refuse": "stanza left alone (`DLK115`)"}
     for option, rule in PIP_INSTALL_OPTIONS.items():
         assert f"`{option}`" in rows[fates[rule.action]], f"rules.md: {option} ({rule.action})"
         if rule.uv_name:
@@ -753,3 +753,12 @@ def test_every_doc_is_linked_and_links_resolve():
     for path in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", path.read_text()):
             assert (DOCS / target).is_file(), f"{path.name} links to missing {target}"
+
+
+def test_rules_md_code_sections_are_written_from_the_rules():
+    from dockerlock.rules import catalog
+
+    text = (DOCS / "rules.md").read_text()
+    assert catalog.rewrite(text) == text, "regenerate with: python -m dockerlock.rules.catalog docs/rules.md"
+    for code in catalog.documented_codes():
+        assert code.what and code.why and code.fix, f"{code.code} needs What / Why / Fix docs"

@@ -234,8 +234,8 @@ def test_requirements_copy_kept_when_still_used():
 
 
 NOT_CONVERTED = {
-    "user": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install --user -r requirements.txt\n",
-             "--user"),
+    "user in a venv": ("FROM python:3.11\nRUN python -m venv /v\nCOPY requirements.txt .\n"
+                       "RUN /v/bin/pip install --user -r requirements.txt\n", "--user inside a virtual environment"),
     "wheel": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip wheel -r requirements.txt -w /w\n",
               "pip wheel -r builds or fetches files"),
     "substitution": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -r $(ls *.txt)\n",
@@ -248,8 +248,8 @@ NOT_CONVERTED = {
                        "besides the requirements file"),
     "unknown option": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install --frobnicate -r requirements.txt\n",
                        "unknown pip option"),
-    "target dir": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -t /deps -r requirements.txt\n",
-                   "--target"),
+    "root dir": ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip install --root /r -r requirements.txt\n",
+                 "--root"),
     "windows": ("FROM python:3.11-windowsservercore\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
                 "Windows image"),
     "subshell": ("FROM python:3.11\nCOPY requirements.txt .\nRUN if true; then pip install -r requirements.txt; fi\n",

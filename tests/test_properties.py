@@ -31,12 +31,12 @@ from hypothesis.control import currently_in_test_context
 
 import strategies  # noqa: F401  (registers and loads the Hypothesis profiles)
 from conftest import corpus_dockerfiles
-from dockerlock.context import BuildContext, infer_context
+from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, InvariantViolation
 from dockerlock.engine import FileResult, migrate_dockerfile
 from dockerlock.model import Dockerfile
 from dockerlock.rules.revert import revert_dockerfile
-from dockerlock.runner import LockCache, copy_sources
+from dockerlock.loading import ContextLoader
 from dockerlock.settings import Settings
 from strategies import MUTATIONS, dockerfiles, mutate, write_context
 
@@ -48,13 +48,13 @@ BOM = b"\xef\xbb\xbf"
 def context():
     """One build context on disk for every example (the engine only reads it)."""
     with tempfile.TemporaryDirectory(prefix="dockerlock-props-") as tmp:
-        yield BuildContext(write_context(Path(tmp)).resolve())
+        yield ContextLoader().index(write_context(Path(tmp)).resolve())
 
 
 # -- helpers ---------------------------------------------------------------------------------
 def migrate(data: bytes, ctx: BuildContext, path: str = "Dockerfile") -> tuple[Dockerfile, FileResult]:
     df = Dockerfile.from_bytes(data, path)
-    return df, migrate_dockerfile(df, ctx, SETTINGS, LockCache(ctx))
+    return df, migrate_dockerfile(df, ctx, SETTINGS)
 
 
 def migrated_bytes(data: bytes, ctx: BuildContext, path: str = "Dockerfile") -> bytes:
@@ -274,7 +274,7 @@ def test_mutated_corpus_keeps_every_property(index, mutations, seed):
     original = Dockerfile.from_bytes(path.read_bytes(), str(path))
     df = check_parses(data)  # a formatting mutation keeps the file valid, for BuildKit and for us
     assert [i.keyword for i in df.instructions] == [i.keyword for i in original.instructions]
-    ctx = infer_context(path, copy_sources(df), None)
+    ctx = ContextLoader().load(path, df, SETTINGS)
     check_never_raises(data, ctx, str(path))
     after = migrated_bytes(data, ctx, str(path))
     check_untouched(data, after)
@@ -291,7 +291,7 @@ def _context_with(files: dict[str, str]):
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    return tmp, BuildContext(root.resolve())
+    return tmp, ContextLoader().index(root.resolve())
 
 
 def test_regression_no_lock_yet_rewrite_is_stable():
@@ -324,7 +324,7 @@ def test_regression_file_no_copy_provides_is_left_alone():
         df, result = migrate(data, ctx)
         assert result.error is None
         assert result.new_text is None and result.converted == 0  # nothing brings /tmp/other.txt in
-        assert any("cannot find the COPY/ADD that puts /tmp/other.txt" in f.message for f in result.findings)
+        assert any("cannot find the COPY/ADD or bind mount that puts /tmp/other.txt" in f.message for f in result.findings)
 
 
 def test_regression_comment_that_looks_like_a_record_does_not_block_revert(context):

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from migrate_helpers import placeholder_lock, write_tree
-from dockerlock.context import BuildContext
+from dockerlock.loading import context_at
 from dockerlock.model import Dockerfile
 from dockerlock.rules.revert import revert_dockerfile
 from dockerlock.settings import Settings
@@ -15,8 +15,8 @@ from dockerlock.settings import Settings
 def revert(text: str, files: dict[str, str], force: bool = False):
     with tempfile.TemporaryDirectory() as tmp:
         write_tree(Path(tmp), files)
-        return revert_dockerfile(Dockerfile.from_text(text, "Dockerfile"), BuildContext(Path(tmp)), Settings(),
-                                 force=force)
+        df = Dockerfile.from_text(text, "Dockerfile")
+        return revert_dockerfile(df, context_at(Path(tmp), df, Settings()), Settings(), force=force)
 
 
 PUSHER_FILES = {"backend/pusher/pylock.toml": placeholder_lock(), "backend/pusher/requirements.txt": "six\n"}

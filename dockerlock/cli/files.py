@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
                                            "(default: pylock.toml beside the requirements file)."),
         no_lock_check: bool = typer.Option(False, "--no-lock-check", help="Convert without reading the lock "
                                            "(preview before the lock exists)."),
+        allow_drift: Optional[bool] = typer.Option(None, "--allow-drift/--no-allow-drift", help="Convert even "
+                                                   "where the lock does not cover the requirements (a warning "
+                                                   "instead of an error; overrides allow-drift in the config)."),
         include_gpu: Optional[bool] = typer.Option(None, "--include-gpu/--no-include-gpu",
                                                    help="Also convert GPU/specialised images (deferred by "
                                                         "default; overrides include-gpu in the config)."),
@@ -44,9 +47,9 @@ def register(app: typer.Typer) -> None:
         overrides = dict(context=context, lock=lock, include_gpu=include_gpu,
                          uv_version=uv_version, uv_digest=uv_digest,
                          uv_source=uv_source.value if uv_source else None,
-                         record=record, lock_check=False if no_lock_check else None)
+                         record=record, lock_check=False if no_lock_check else None, allow_drift=allow_drift)
         code = _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides,
-                    lambda df, ctx, s, locks: migrate_dockerfile(df, ctx, s, locks), "migrate", "migrated")
+                    migrate_dockerfile, "migrate", "migrated")
         raise typer.Exit(code)
 
     @app.command()
@@ -67,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from dockerlock.rules.revert import revert_dockerfile
 
         code = _run(paths, diff, check, fmt, color, quiet, verbose, config, dict(context=context),
-                    lambda df, ctx, s, locks: revert_dockerfile(df, ctx, s, force=force), "revert", "reverted")
+                    lambda df, ctx, s: revert_dockerfile(df, ctx, s, force=force), "revert", "reverted")
         raise typer.Exit(code)
 
     @app.command()
@@ -97,7 +100,7 @@ def register_init(app: typer.Typer) -> None:
 
 
 def _check(paths, context, fmt, color, quiet, config) -> int:
-    from dockerlock.checks import check_dockerfile
+    from dockerlock.engine import check_dockerfile
     from dockerlock.diagnostics import DockerlockError, Level
     from dockerlock.report import outcome_findings, render_github, render_json, render_markdown, render_sarif
     from dockerlock.runner import Mode, discover, process
@@ -111,7 +114,7 @@ def _check(paths, context, fmt, color, quiet, config) -> int:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False)
         return 2
     files = list(discover(targets, settings))
-    run = process(files, settings, Mode.CHECK, lambda df, ctx, s, locks: check_dockerfile(df, ctx, s))
+    run = process(files, settings, Mode.CHECK, check_dockerfile)
     findings = [f for o in run.outcomes for f in outcome_findings(o)]
     errors = sum(f.level == Level.ERROR for f in findings)
     code = 2 if any(o.status == "error" for o in run.outcomes) else (1 if errors else 0)

@@ -24,7 +24,13 @@ for a problem in the user's files (bad *arguments*, such as an unknown platform,
 from __future__ import annotations
 
 from dockerlock.lockfile.drift import check_drift, stale_packages
-from dockerlock.lockfile.pylock import MAX_LOCK_BYTES, Lock, LockedPackage, load_lock
+from dockerlock.lockfile.pylock import (
+                                       MAX_LOCK_BYTES,
+                                       Lock,
+                                       LockedPackage,
+                                       load_lock,
+                                       parse_lock,
+)
 from dockerlock.lockfile.requirements import RequirementLine, read_requirements
 from dockerlock.lockfile.target import (
                                        check_platform,
@@ -45,6 +51,7 @@ __all__ = [
     "check_platform",
     "check_python",
     "load_lock",
+    "parse_lock",
     "marker_environment",
     "parse_python_version_file",
     "python_from_image",

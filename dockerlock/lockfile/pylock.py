@@ -132,14 +132,15 @@ class Lock:
 def load_lock(path: Path) -> Lock:
     """Read and validate a pylock file; raise ``LockError`` (file, key path, package, line) if invalid."""
     path = Path(path)
+    _check_name(path)
+    return parse_lock(_read_capped(path, MAX_LOCK_BYTES, what="lock file", error=LockError), path)
+
+
+def parse_lock(data: bytes, path: Path) -> Lock:
+    """Validate the bytes of a pylock file read from ``path`` (pure; see ``load_lock``)."""
+    path = Path(path)
     where = str(path)
-    if not _pylock.is_valid_pylock_path(path):
-        raise LockError(
-            f"{path.name!r} is not a pylock file name: PEP 751 requires 'pylock.toml' or "
-            "'pylock.<name>.toml' with no dots in <name> (uv refuses other names)",
-            path=where,
-        )
-    data = _read_capped(path, MAX_LOCK_BYTES, what="lock file", error=LockError)
+    _check_name(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -187,6 +188,15 @@ def load_lock(path: Path) -> Lock:
         requires_python_line=lines.locate(raw, "requires-python"),
         origin=origin_from_tool(raw.get("tool") if isinstance(raw.get("tool"), Mapping) else None),
     )
+
+
+def _check_name(path: Path) -> None:
+    if not _pylock.is_valid_pylock_path(path):
+        raise LockError(
+            f"{path.name!r} is not a pylock file name: PEP 751 requires 'pylock.toml' or "
+            "'pylock.<name>.toml' with no dots in <name> (uv refuses other names)",
+            path=str(path),
+        )
 
 
 def _read_capped(path: Path, limit: int, *, what: str, error: type[DockerlockError]) -> bytes:

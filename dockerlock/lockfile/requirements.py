@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -56,27 +57,39 @@ _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _HASH = re.compile(r"--hash(?:\s*=\s*|\s+)(\S+)")
 
 
-def read_requirements(path: Path) -> list[RequirementLine]:
+#: Reads one requirements file's bytes; raises ``LockError`` when it cannot.
+Reader = Callable[[PurePath], bytes]
+
+
+def read_requirements(path: PurePath, *, reader: Reader | None = None,
+                      constraint: bool = False) -> list[RequirementLine]:
     """Read a requirements file and everything it includes with -r/-c, relative to each file.
 
     Follows pip's file format: backslash continuations, ``#`` comments (at line start or after
     whitespace), per-requirement ``--hash`` options, ``-e``/``--editable``, global options kept as
     ``option`` lines, ``${VAR}`` left unexpanded and flagged. An include cycle is read once. A line
     that cannot be parsed, or an include that cannot be read, becomes a line with ``error`` set;
-    only an unreadable top-level file raises ``LockError``.
+    only an unreadable top-level file raises ``LockError``. ``reader`` supplies file contents
+    (default: the file system); paths are then compared as written, normalised. ``constraint``
+    reads the file as a ``-c`` constraints file.
     """
     result: list[RequirementLine] = []
-    _read_into(Path(path), is_constraint=False, seen=set(), depth=0, out=result)
+    _read_into(PurePath(path) if reader else Path(path), is_constraint=constraint, seen=set(), depth=0,
+               out=result, reader=reader)
     return result
 
 
-def _read_into(path: Path, *, is_constraint: bool, seen: set[tuple[Path, bool]], depth: int,
-               out: list[RequirementLine]) -> None:
-    key = (path.resolve(), is_constraint)
+def _read_file(path: PurePath) -> bytes:
+    return _read_capped(Path(path), MAX_REQUIREMENTS_BYTES, what="requirements file", error=LockError)
+
+
+def _read_into(path: PurePath, *, is_constraint: bool, seen: set[tuple[object, bool]], depth: int,
+               out: list[RequirementLine], reader: Reader | None) -> None:
+    key = (Path(path).resolve() if reader is None else PurePosixPath(posixpath.normpath(str(path))), is_constraint)
     if key in seen:
         return
     seen.add(key)
-    data = _read_capped(path, MAX_REQUIREMENTS_BYTES, what="requirements file", error=LockError)
+    data = (reader or _read_file)(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -96,13 +109,14 @@ def _read_into(path: Path, *, is_constraint: bool, seen: set[tuple[Path, bool]],
                                            error=f"cannot follow include {target!r}"
                                                  " (only local files without ${VAR}s)"))
                 continue
-            included = path.parent / target
+            included = type(path)(posixpath.normpath(str(path.parent / target))) if reader else path.parent / target
             if depth >= MAX_INCLUDE_DEPTH:
                 out.append(RequirementLine(path, number, None, is_constraint, text=line,
                                            error=f"includes nested deeper than {MAX_INCLUDE_DEPTH}"))
                 continue
             try:
-                _read_into(included, is_constraint=nested_constraint, seen=seen, depth=depth + 1, out=out)
+                _read_into(included, is_constraint=nested_constraint, seen=seen, depth=depth + 1, out=out,
+                           reader=reader)
             except LockError as exc:
                 out.append(RequirementLine(path, number, None, is_constraint, text=line,
                                            error=f"cannot read included file {target!r}: {exc.reason}"))

@@ -202,8 +202,12 @@ def parse_python_version_file(path: Path) -> str | None:
     if not path.exists():
         return None
     data = _read_capped(path, 64 * 1024, what=".python-version", error=ConfigError)
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    for line in text.splitlines():
+    return python_version_from_text(data.decode("utf-8", errors="replace"))
+
+
+def python_version_from_text(text: str) -> str | None:
+    """The version a ``.python-version`` file's text pins (see ``parse_python_version_file``)."""
+    for line in text.lstrip("\ufeff").splitlines():
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue

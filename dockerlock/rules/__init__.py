@@ -1,30 +1,57 @@
-"""Rules, each in its own module, each with stable finding codes.
+"""The rules, one module each, and the rule sets the commands run.
 
-- ``pip_to_uv`` (DLK1xx): pip requirements install -> locked uv step (migrate).
-- ``revert`` (DLK3xx): the inverse, from the record or synthesised.
-Lock checks (DLK2xx) live in ``dockerlock.lockfile`` and ``dockerlock.checks``.
+``MIGRATE``: the gates a pip requirements install passes (image, command line, sources, lock),
+then the conversion. ``CHECK``: what ``dockerlock check`` reports. ``revert`` restores
+migrated stanzas. Each module declares ``CODES`` (with What / Why / Fix) and a pure ``check``.
 """
 
 from __future__ import annotations
 
+from dockerlock.rules import (convert_pip_install, extra_packages, gpu_image, lock_covers_step, lock_drift,
+                              lock_present, lock_python, pip_builds_files, pip_command_line, pip_in_control_flow,
+                              pip_options, pip_wrapper, requirements_built_during_build, requirements_source_unknown,
+                              windows_image)
+from dockerlock.rules.base import Code, Decision
+
+#: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
+MIGRATE = (windows_image, gpu_image,
+           pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, pip_options, extra_packages,
+           requirements_built_during_build, requirements_source_unknown,
+           lock_present, lock_python, lock_covers_step, lock_drift,
+           convert_pip_install)
+
+
+def check_rules():
+    from dockerlock.rules import locked_step_lock, unlocked_install, unmigrated_install
+
+    return (unmigrated_install, locked_step_lock, unlocked_install)
+
+
+def every_code() -> dict[str, Code]:
+    """Every finding code dockerlock emits, with its documentation."""
+    from dockerlock.lockfile import CHECKS
+    from dockerlock.diagnostics import Level
+    from dockerlock.rules import revert
+
+    codes: dict[str, Code] = {"DLK001": Code("DLK001", Level.ERROR, "file could not be processed (read, decode "
+                                                                    "or parse error)")}
+    for module in MIGRATE + check_rules():
+        codes.update({c.code: c for c in module.CODES})
+    for code, summary in getattr(revert, "CODES", {}).items():
+        codes.setdefault(code, Code(code, Level.NOTE, summary))
+    for code, summary in CHECKS.items():
+        codes.setdefault(code, Code(code, Level.ERROR, summary))
+    return dict(sorted(codes.items()))
+
 
 def all_codes() -> dict[str, str]:
     """Every finding code with its one-line description (docs, SARIF rules)."""
-    from dockerlock.rules import pip_to_uv, revert
+    return {code: c.summary for code, c in every_code().items()}
 
-    codes = {"DLK001": "file could not be processed (read, decode or parse error)"}
-    codes.update(pip_to_uv.CODES)
-    codes.update(revert.CODES)
-    try:
-        from dockerlock import checks
 
-        codes.update(checks.CODES)
-    except ImportError:
-        pass
-    try:
-        from dockerlock.lockfile import CHECKS
+def decision_of(code: str) -> Decision | None:
+    """What a finding with this code decides about a pip stanza (None: nothing)."""
+    return _DECISIONS.get(code)
 
-        codes.update(CHECKS)
-    except ImportError:
-        pass
-    return codes
+
+_DECISIONS = {c.code: c.decision for module in MIGRATE for c in module.CODES if c.decision is not None}

@@ -22,11 +22,12 @@ import shlex
 from dataclasses import dataclass, field
 
 from dockerlock import shell
-from dockerlock.context import BuildContext, ContextEscape
+from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, Finding, Level
-from dockerlock.edits import Edit
+from dockerlock.edits import Edit, apply_edits
 from dockerlock.engine import FileResult, finish
-from dockerlock.facts import Command, copy_provides, run_commands, split_copy
+from dockerlock.facts.commands import Command, run_commands
+from dockerlock.facts.copies import copy_provides, split_copy, workdir_of
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.record import digest, parse_record
 from dockerlock.settings import UV_IMAGE, Settings
@@ -58,6 +59,15 @@ def revert_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings,
     except DockerlockError as exc:
         result.error = exc
     return result
+
+
+def restore_from_records(df: Dockerfile) -> str:
+    """The text with every recorded region restored (pure); ``DockerlockError`` if a record does not verify."""
+    result = FileResult(df.source.path)
+    groups = _recorded(df, result, force=False)
+    if result.error is not None:
+        raise result.error
+    return apply_edits(df.source.text, [e for g in groups or [] for e in g])
 
 
 def _has_recorded(df: Dockerfile) -> bool:
@@ -200,7 +210,7 @@ def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep,
                  result: FileResult) -> list[Edit] | None:
     ins = step.command.instruction
     path = df.source.path
-    workdir = df.workdir_at(ins)
+    workdir = workdir_of(df, ins)
     lock_image = step.lock_word if step.lock_word.startswith("/") else \
         posixpath.normpath(posixpath.join(workdir or "/?", step.lock_word))
     provider: Instruction | None = None
@@ -214,11 +224,7 @@ def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep,
         _refuse(result, path, ins.start_line, f"cannot find the COPY that brings {step.lock_word} into the image")
         return None
     req_ctx = posixpath.join(posixpath.dirname(lock_ctx), "requirements.txt")
-    try:
-        exists = context.path(req_ctx).is_file()
-    except ContextEscape:
-        exists = False
-    if not exists:
+    if not context.is_file(req_ctx):
         _refuse(result, path, ins.start_line,
                 f"no requirements.txt beside the lock {lock_ctx} (looked for {req_ctx} in {context.root})")
         return None

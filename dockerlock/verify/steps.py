@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockerlock.context import BuildContext, infer_context
+from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
 from dockerlock.model import Dockerfile
 from dockerlock.pipopts import rule_for
-from dockerlock.runner import LockCache, copy_sources, read_dockerfile
+from dockerlock.loading import ContextLoader
+from dockerlock.runner import read_dockerfile
 from dockerlock.settings import Settings
 from dockerlock.verify.venvs import PipStep, UvStep
 
@@ -44,32 +45,38 @@ class VerifyInputs:
 
 
 def load_inputs(path: Path, settings: Settings) -> VerifyInputs:
-    from dockerlock.rules.pip_to_uv import CONVERTED, FAILED, plan_migration
+    from dockerlock.engine import review
+    from dockerlock.facts.locks import choose_lock
+    from dockerlock.rules.base import Decision, RuleContext
     from dockerlock.rules.revert import revert_dockerfile
 
     data = read_dockerfile(path)
     current = Dockerfile.from_bytes(data, str(path))
-    context = infer_context(path, copy_sources(current), settings.context)
+    loader = ContextLoader()
+    context = loader.load(path, current, settings)
     reverted = revert_dockerfile(current, context, settings)
     if reverted.error is not None:
         raise reverted.error
     already = reverted.new_text is not None
     original = Dockerfile.from_text(reverted.new_text, str(path)) if already else current
-    locks = LockCache(context)
-    plan = plan_migration(original, context, settings, locks)
-    failed = [st for st in plan.stanzas if st.status == FAILED]
-    if failed:
-        raise DockerlockError("; ".join(failed[0].reasons), str(path), failed[0].line)
+    context = loader.load(path, original, settings)
+    reviews = review(RuleContext(original, context, settings))
+    blocked = next((r for r in reviews if r.decision is Decision.BLOCKED), None)
+    if blocked is not None and blocked.decisive is not None:
+        raise DockerlockError(blocked.decisive.message, str(path), blocked.stanza.line)
     pairs = []
-    for st in plan.stanzas:
-        if st.status != CONVERTED:
+    for r in reviews:
+        if r.decision is not Decision.CONVERTED:
             continue
-        pairs.append(StepPair(st.line, _pip_step(context, st), _uv_step(context, st)))
+        lock = choose_lock(context, settings, r.stanza).context_path
+        assert lock is not None
+        pairs.append(StepPair(r.stanza.line, _pip_step(context, r.stanza), UvStep(lock=context.path(lock),
+                                                                                   mode=r.stanza.mode)))
     if not pairs:
-        reasons = "; ".join(f"line {st.line}: {'; '.join(st.reasons)}" for st in plan.stanzas) or \
-            "no pip requirements install found"
+        reasons = "; ".join(f"line {r.stanza.line}: {r.decisive.message if r.decisive else r.decision}"
+                            for r in reviews) or "no pip requirements install found"
         raise DockerlockError(f"nothing to verify ({reasons})", str(path))
-    migrated = migrate_dockerfile(original, context, settings, locks)
+    migrated = migrate_dockerfile(original, context, settings)
     if migrated.error is not None:
         raise migrated.error
     migrated_text = current.source.text if already else (migrated.new_text or current.source.text)
@@ -92,10 +99,6 @@ def _pip_step(context: BuildContext, st) -> PipStep:
     return PipStep(requirements=requirements, options=tuple(options))
 
 
-def _uv_step(context: BuildContext, st) -> UvStep:
-    return UvStep(lock=context.path(st.lock_context_path), mode=st.mode)
-
-
 def guess_app_file(inputs: VerifyInputs) -> Path | None:
     """A context file COPYed after the dependency step, to time a rebuild after an app change.
 
@@ -103,7 +106,7 @@ def guess_app_file(inputs: VerifyInputs) -> Path | None:
     file source as is, or the first file (sorted) inside a directory source. None when
     nothing qualifies; ``verify`` then says it skipped the rebuild timing.
     """
-    from dockerlock.facts import split_copy
+    from dockerlock.facts.copies import split_copy
 
     df = Dockerfile.from_text(inputs.original_text, str(inputs.path))
     last = max(pair.line for pair in inputs.pairs)

@@ -1,0 +1,118 @@
+"""The simple shell commands a RUN executes, with where each lives in the source.
+
+Shell form, exec form and heredoc bodies all come out as ``Command`` values whose
+``source_span`` is exact, so an edit made from a command lands on its bytes.
+Computed once per RUN (cached on the model). Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dockerlock import shell
+from dockerlock.model import Dockerfile, Heredoc, Instruction
+from dockerlock.source import Span
+
+_SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "dash", "/bin/dash", "ash"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """One simple shell command inside a RUN, with where it lives in the source."""
+
+    instruction: Instruction
+    command: shell.SimpleCommand | None  # None for exec form
+    argv: tuple[shell.Word, ...]
+    kind: str  # "shell", "heredoc" or "exec"
+    heredoc: Heredoc | None
+    position: int  # index among the RUN's commands
+    total: int  # how many commands the RUN holds
+    base: int = 0  # offset of the parsed script within the logical line (shell form)
+
+    def source_span(self) -> Span:
+        """Source span of the command text (words, assignments and redirects)."""
+        ins = self.instruction
+        if self.kind == "exec":
+            # the JSON array: from the body start to the end of the logical text
+            end = len(ins.logical.text.rstrip())
+            return ins.logical.source_span(ins.body_start, end)
+        assert self.command is not None
+        if self.kind == "heredoc":
+            assert self.heredoc is not None
+            base = self.heredoc.body_span.start
+            return Span(base + self.command.start, base + self.command.end)
+        return ins.logical.source_span(self.base + self.command.start, self.base + self.command.end)
+
+
+# pip/pip3/pip3.11 as a word (not "pipefail"), venv creation/activation, uv itself.
+_INTERESTING = re.compile(r"(?<![\w-])pip[0-9.]*(?![\w-])|venv|activate|(?<![\w-])uv(?![\w-])|conda", re.I)
+
+
+def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
+    """The simple commands a RUN executes, or a reason why they cannot be known (cached)."""
+    key = ("run_commands", ins.index)
+    hit = df.cache.get(key)
+    if hit is None:
+        hit = df.cache[key] = _run_commands(df, ins)
+    return hit
+
+
+def mentions_python_tooling(ins: Instruction) -> bool:
+    """Cheap pre-filter: only RUNs that mention pip, venvs or uv need a shell parse."""
+    return bool(_INTERESTING.search(ins.logical.text)) or any(_INTERESTING.search(h.body) for h in ins.heredocs)
+
+
+def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
+    if ins.exec_args is not None:
+        words = tuple(shell.Word.synthetic(a) for a in ins.exec_args)
+        return [Command(ins, None, words, "exec", None, 0, 1)], None
+    commands: list[Command] = []
+    body = ins.body
+    if ins.heredocs:
+        # Blank out the ``<<EOF`` words: what is left says which program reads the body.
+        chars = list(ins.logical.text)
+        for doc in ins.heredocs:
+            chars[doc.word_start:doc.word_end] = " " * (doc.word_end - doc.word_start)
+        body = "".join(chars)[ins.body_start:]
+    try:
+        script = shell.parse_script(body)
+    except shell.ShellParseError as exc:
+        return [], f"cannot parse the RUN's shell text: {exc.reason}"
+    items = list(script.commands)
+    if ins.heredocs:
+        # ``RUN <<EOF`` runs the body with the default shell; ``RUN sh <<EOF`` / ``bash <<EOF`` too.
+        top = [c for c in items if not c.in_compound and (c.words or c.assignments)]
+        runs_body = (not top or (len(top) == 1 and top[0].words
+                                 and (top[0].words[0].value or "") in _SHELLS
+                                 and all((w.value or "").startswith("-") for w in top[0].words[1:])))
+        if not runs_body:
+            return [], "the RUN feeds a heredoc to a program other than the shell"
+        total = 0
+        for doc in ins.heredocs:
+            try:
+                body = shell.parse_script(_shell_view(doc.body))
+            except shell.ShellParseError as exc:
+                return [], f"cannot parse the heredoc body: {exc.reason}"
+            for c in body.commands:
+                commands.append(Command(ins, c, tuple(c.words), "heredoc", doc, total, 0))
+                total += 1
+        return [_with_total(c, total) for c in commands], None
+    for i, c in enumerate(items):
+        commands.append(Command(ins, c, tuple(c.words), "shell", None, i, len(items), ins.body_start))
+    return commands, None
+
+
+def _shell_view(body: str) -> str:
+    """A heredoc body as the shell receives it, with the same length (offsets stay valid).
+
+    BuildKit reads heredoc lines with CRLF already stripped to LF, so a CRLF file's
+    body reaches the shell without carriage returns: blank them out in place.
+    """
+    if "\r" not in body:
+        return body
+    return body.replace("\\\r\n", "\\\n ").replace("\r\n", " \n")
+
+
+def _with_total(c: Command, total: int) -> Command:
+    return Command(c.instruction, c.command, c.argv, c.kind, c.heredoc, c.position, total, c.base)

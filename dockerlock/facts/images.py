@@ -1,0 +1,119 @@
+"""What a stage's base image tells: its lineage, its Python, and what kind of image it is.
+
+Pure: read from the model (FROM lines with ARG defaults applied), never from a registry.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from dockerlock.model import Dockerfile, Stage
+
+_GPU_IMAGE = re.compile(r"cuda|nvidia|cudnn|pytorch/pytorch|tensorflow/tensorflow|rocm|gpu|"
+                        r"huggingface/transformers-pytorch|paddlepaddle", re.I)
+_GPU_APT = re.compile(r"\b(cuda-[\w.-]+|nvidia-[\w.-]+|libcudnn[\w.-]*|libnccl[\w.-]*|"
+                      r"cuda-toolkit[\w.-]*|libcublas[\w.-]*)\b")
+_PACKAGE_MANAGERS = re.compile(r"\b(apt-get|apt|yum|dnf|microdnf|apk|conda|mamba)\b")
+_CUDA_ENV = re.compile(r"\b(CUDA_HOME|NVIDIA_VISIBLE_DEVICES|NVIDIA_DRIVER_CAPABILITIES|CUDA_VERSION)\b|"
+                       r"/usr/local/cuda|/usr/local/nvidia")
+_WINDOWS_IMAGE = re.compile(r"windows|servercore|nanoserver|ltsc20\d\d", re.I)
+_WINDOWS_SHELL = re.compile(r"powershell|pwsh|cmd(\.exe)?\b", re.I)
+_CONDA_IMAGE = re.compile(r"conda|mamba|jupyter/|micromamba|/jupyter|scipy-notebook|datascience-notebook", re.I)
+#: Images whose documented working directory, without a WORKDIR, is ``/``: Docker's official
+#: language and distribution images (they set no WORKDIR) and the images built FROM scratch.
+_ROOT_WORKDIR_IMAGES = frozenset({"python", "pypy", "debian", "ubuntu", "alpine", "fedora", "centos",
+                                  "rockylinux", "almalinux", "amazonlinux", "busybox", "scratch",
+                                  "buildpack-deps", "opensuse/leap", "archlinux", "oraclelinux"})
+
+
+def lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the stages it is built FROM, nearest first."""
+    out = [stage]
+    while out[-1].parent is not None:
+        out.append(df.stages[out[-1].parent])
+    return out
+
+
+def root_image(df: Dockerfile, stage: Stage) -> str:
+    """The external image at the bottom of the stage's lineage (ARG defaults applied)."""
+    root = lineage(df, stage)[-1]
+    return root.image_expanded or root.image
+
+
+def image_python(df: Dockerfile, stage: Stage) -> str | None:
+    """The CPython version the stage's base image implies (``python:3.11-slim`` -> ``3.11``)."""
+    from dockerlock.lockfile import python_from_image
+
+    return python_from_image(root_image(df, stage))
+
+
+def image_repository(image: str) -> str:
+    """``docker.io/library/python:3.11@sha256:..`` -> ``python``; ``ghcr.io/org/img:1`` -> ``org/img``."""
+    reference = image.split("@", 1)[0]
+    slash = reference.rfind("/")
+    colon = reference.rfind(":")
+    if colon > slash:
+        reference = reference[:colon]
+    parts = reference.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # a registry host
+    if parts and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts).lower()
+
+
+def starts_in_root(image: str) -> bool:
+    """Does this base image, without a WORKDIR, run commands in ``/``?"""
+    return image_repository(image) in _ROOT_WORKDIR_IMAGES
+
+
+def windows_reason(df: Dockerfile, stage: Stage) -> str | None:
+    image = root_image(df, stage)
+    if _WINDOWS_IMAGE.search(image):
+        return f"Windows base image {image}"
+    for ins in stage.instructions:
+        if ins.keyword == "SHELL" and _WINDOWS_SHELL.search(ins.body):
+            return f"Windows shell (SHELL on line {ins.start_line})"
+    return None
+
+
+def is_conda_image(df: Dockerfile, stage: Stage) -> bool:
+    return bool(_CONDA_IMAGE.search(root_image(df, stage)))
+
+
+def gpu_reason(df: Dockerfile, stage: Stage) -> str | None:
+    """Why the image this stage belongs to is a GPU/specialised one, or None.
+
+    Judged over the whole file, not just the stage: omi's diarizer installs its requirements
+    in a plain builder stage and copies the venv into a stage that installs the CUDA runtime,
+    so the image that ships is a GPU image all the same.
+    """
+    image = root_image(df, stage)
+    if _GPU_IMAGE.search(image):
+        return f"base image {image}"
+    key = ("gpu-reason",)
+    if key not in df.cache:
+        df.cache[key] = _file_gpu_reason(df)
+    return df.cache[key]  # type: ignore[return-value]
+
+
+def _file_gpu_reason(df: Dockerfile) -> str | None:
+    for other in df.stages:
+        other_image = other.image_expanded or other.image
+        if _GPU_IMAGE.search(other_image):
+            return f"stage on line {other.start_line} builds FROM {other_image}"
+    for ins in df.instructions:
+        if ins.keyword == "RUN":
+            m = _GPU_APT.search(ins.body)
+            if m and _PACKAGE_MANAGERS.search(ins.body):
+                return f"installs {m.group(1)} (line {ins.start_line})"
+        if ins.keyword == "ENV" and _CUDA_ENV.search(ins.body):
+            return f"sets up CUDA (line {ins.start_line})"
+    return None
+
+
+def uv_image_stage(df: Dockerfile, stage: Stage) -> bool:
+    """Is the stage built FROM a uv image (uv is on PATH already)?"""
+    image = root_image(df, stage)
+    return "astral-sh/uv" in image or posixpath.basename(image_repository(image)) == "uv"

@@ -1,0 +1,202 @@
+"""The uv command that replaces a pip command: same environment, same options where uv has them.
+
+``uv pip sync <lock>`` for a fresh venv, ``uv pip install -r <lock>`` elsewhere; the target as
+uv must be told (``--python <venv>/bin/python``, ``--system``, ``--python python3.12``,
+``--target DIR``, ``--prefix DIR``, or the user scheme as ``--prefix`` under the user base);
+pip options uv shares are carried, the rest dropped and reported; the pip cache mount becomes
+a uv cache mount.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+
+from dockerlock.edits import Edit
+from dockerlock.facts.commands import run_commands
+from dockerlock.facts.stanzas import PipStanza
+from dockerlock.model import Dockerfile, Instruction
+from dockerlock.pipopts import rule_for
+from dockerlock.rewrite.quoting import kept_as_written, quote_word
+from dockerlock.settings import Settings
+
+UV_CACHE = "/root/.cache/uv"
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One word of the generated command: a value to quote, or shell text kept as written."""
+
+    text: str
+    shell: bool = False  # True: emit verbatim (``$VENV/bin/python``, ``"$(python3 -m site --user-base)"``)
+
+
+@dataclass(frozen=True)
+class UvCommand:
+    text: str = ""  # shell text, or the JSON array of an exec-form RUN
+    mount_edit: Edit | None = None  # the pip cache mount turned into a uv cache mount
+    notes: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word: str, lock) -> UvCommand:
+    notes: list[str] = []
+    uv = "/opt/uv/bin/uv" if settings.uv_source == "pip" else "uv"
+    args = [Arg(uv), Arg("pip")]
+    if stanza.mode == "sync":
+        args += [Arg("sync"), Arg(lock_word, shell=True)]
+    else:
+        args += [Arg("install"), Arg("-r"), Arg(lock_word, shell=True)]
+    args += _target_args(stanza)
+    args += _carried_options(stanza, notes)
+    if settings.compile_bytecode and not stanza.pip.has_option("--no-compile"):
+        args.append(Arg("--compile-bytecode"))
+    args += _hashes(settings, lock, notes)
+    ins = stanza.instruction
+    exec_form = stanza.command.kind == "exec"
+    env: list[Arg] = []
+    mount_edit = None
+    cache = _pip_cache_mount(ins)
+    if cache is not None:
+        flag, options = cache
+        rendered = "--mount=" + ",".join(f"{k}={UV_CACHE if k in ('target', 'dst', 'destination') else v}"
+                                         for k, v in options.items())
+        if not exec_form and _other_pip_commands(df, stanza):
+            mount_edit = Edit.insert(ins.logical.source_offset(flag.end), " " + rendered)
+        else:
+            mount_edit = Edit(ins.logical.source_span(flag.start, flag.end), rendered)
+        if exec_form:
+            args.append(Arg("--link-mode=copy"))
+        else:
+            env.append(Arg("UV_LINK_MODE=copy"))
+    else:
+        args.append(Arg("--no-cache"))
+    env = _kept_environment(stanza, notes) + env
+    if exec_form:
+        if any(a.shell and not _literal(a.text) for a in env + args):
+            return UvCommand(problem="an exec-form RUN has no shell to expand the variables the uv step needs")
+        return UvCommand(json.dumps([_literal(a.text) or a.text for a in args]), mount_edit, tuple(notes))
+    words = []
+    for a in env + args:
+        word = a.text if a.shell else quote_word(a.text)
+        if word is None:
+            return UvCommand(problem=f"cannot quote '{a.text}' safely in the generated command")
+        words.append(word)
+    return UvCommand(" ".join(words), mount_edit, tuple(notes))
+
+
+def _literal(text: str) -> str | None:
+    """The value of simple shell text with no expansions (for exec form), else None."""
+    if "$" in text or "`" in text:
+        return None
+    if text.startswith("'") and text.endswith("'") and "'" not in text[1:-1]:
+        return text[1:-1]
+    return text if kept_as_written(text) else None
+
+
+def _target_args(stanza: PipStanza) -> list[Arg]:
+    target = stanza.target
+    python = [Arg("--python"), Arg(target.python, shell=True)] if target.python else []
+    if target.kind == "venv":
+        return python
+    if target.kind == "system":
+        return python or [Arg("--system")]
+    if target.kind in ("target", "prefix"):
+        assert target.directory is not None
+        return [Arg(f"--{target.kind}"), Arg(target.directory, shell=True)] + python
+    # --user: pip's user scheme is the prefix layout under the user base (POSIX); uv has no
+    # --user, so the step asks the same interpreter for its user base at build time.
+    interpreter = _user_interpreter(stanza)
+    return [Arg("--prefix"), Arg(f'"$({interpreter} -m site --user-base)"', shell=True),
+            Arg("--python"), Arg(interpreter, shell=True)]
+
+
+def _user_interpreter(stanza: PipStanza) -> str:
+    pip = stanza.pip
+    if pip.interpreter is not None:
+        return pip.interpreter.raw
+    if stanza.target.python:
+        return stanza.target.python
+    program = pip.program.value or pip.program.raw
+    if "/" in program:
+        return posixpath.join(posixpath.dirname(program), "python3")
+    return "python3"
+
+
+def _carried_options(stanza: PipStanza, notes: list[str]) -> list[Arg]:
+    out: list[Arg] = []
+    for option in stanza.pip.all_options:
+        if option.name in ("--requirement", "--constraint", "--target", "--prefix", "--user", "--editable"):
+            continue
+        rule = rule_for(option.name)
+        if rule is None:
+            continue
+        if rule.action == "drop":
+            notes.append(f"dropped {option.name}: {rule.why}")
+            continue
+        if rule.action != "carry":
+            continue
+        out.append(Arg(rule.uv_name or option.name))
+        if option.value is not None:
+            value = option.value
+            out.append(Arg(value.value) if value.value is not None else Arg(value.raw, shell=True))
+    for constraint in stanza.constraints:
+        notes.append(f"dropped -c {constraint.word.raw}: the lock already satisfies it (checked)")
+    return out
+
+
+def _hashes(settings: Settings, lock, notes: list[str]) -> list[Arg]:
+    if not settings.require_hashes:
+        return []
+    if lock is None or not hasattr(lock, "has_vcs"):
+        notes.append("no --require-hashes: the lock was not read (--no-lock-check)")
+        return []
+    if lock.has_vcs or lock.has_directory or lock.local_paths:
+        notes.append("no --require-hashes: the lock has VCS or local-path entries, which carry no hashes "
+                     "(uv still checks every hash the lock records)")
+        return []
+    return [Arg("--require-hashes")]
+
+
+def _kept_environment(stanza: PipStanza, notes: list[str]) -> list[Arg]:
+    """``VAR=x pip ...`` and ``env VAR=x pip ...``: non-pip settings stay, PIP_* go (uv ignores them)."""
+    kept: list[Arg] = []
+    wrapper_words = getattr(stanza.pip, "wrapper_words", ())
+    if getattr(stanza.pip, "wrapper", None) == "env" and wrapper_words:
+        kept.append(Arg(wrapper_words[0].raw, shell=True))
+        for word in wrapper_words[1:]:
+            if word.raw.startswith("PIP_"):
+                notes.append(f"dropped {word.raw.split('=')[0]}: pip configuration")
+            else:
+                kept.append(Arg(word.raw, shell=True))
+        if len(kept) == 1:
+            kept = []
+    assignments = stanza.command.command.assignments if stanza.command.command is not None else ()
+    prefix: list[Arg] = []
+    for word in assignments:
+        if word.raw.startswith("PIP_"):
+            notes.append(f"dropped {word.raw.split('=')[0]}: pip configuration")
+        else:
+            prefix.append(Arg(word.raw, shell=True))
+    return prefix + kept
+
+
+def _pip_cache_mount(ins: Instruction):
+    for flag in ins.flags_named("mount"):
+        options = flag.options()
+        if options.get("type") == "cache" and "pip" in options.get("target", options.get("dst", "")):
+            return flag, options
+    return None
+
+
+def _other_pip_commands(df: Dockerfile, stanza: PipStanza) -> bool:
+    """Does another command of the RUN still use pip (and so the pip cache mount)?"""
+    commands, _ = run_commands(df, stanza.instruction)
+    for c in commands:
+        if c.position == stanza.command.position:
+            continue
+        vals = [w.value or w.raw for w in c.argv]
+        if vals and (posixpath.basename(vals[0]).startswith("pip") or "pip" in vals[1:3]):
+            return True
+    return False
