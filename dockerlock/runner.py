@@ -2,62 +2,59 @@
 
 The only module (with ``locking`` and ``verify``) that touches the file system. The
 mode (write / diff / check) is decided once by the CLI; this module branches on it in
-one place, ``process``.
+one place, ``process_one``. Every failure while handling one file becomes that file's
+``Outcome`` (status ``ERROR``, a reason naming the file): one bad file never stops the
+run, and nothing is written to it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import enum
 import errno
 import fnmatch
 import os
+import re
 import signal
 import stat
 import tempfile
+import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlock.context import BuildContext, ContextEscape, infer_context
-from dockerlock.diagnostics import DecodeError, DockerlockError, Finding, Level
+from dockerlock.diagnostics import DockerlockError, Level
 from dockerlock.engine import FileResult
+from dockerlock.report.outcomes import Mode, Outcome, Status, user_path
 from dockerlock.settings import DEFAULT_EXCLUDE, Settings
+from dockerlock.source import MAX_BYTES, size_error
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile",
                        "Containerfile.*", "*.Containerfile")
-#: Refuse larger files before reading them: real Dockerfiles are a few KiB, and parsing
-#: cost grows with size (a 10 MB file would take seconds to minutes).
-MAX_DOCKERFILE_BYTES = 1024 * 1024
 #: Suffix of the temporary file ``write_atomic`` writes beside the target.
 TEMP_SUFFIX = ".dockerlock.tmp"
+#: ``.<target name>.<8 random characters from tempfile>.dockerlock.tmp``: our temporary files only.
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + r"\Z")
+#: A temporary file this old, whose target nobody holds locked, belongs to a killed run.
+STALE_TEMP_SECONDS = 60
 
-
-class Mode(enum.Enum):
-    WRITE = "write"
-    DIFF = "diff"
-    CHECK = "check"
-
-
-@dataclass
-class Outcome:
-    """What happened to one file, for the report."""
-
-    path: str
-    status: str  # "changed" / "would change" / "unchanged" / "error"
-    result: FileResult | None = None
-    diff: str = ""
-    error: DockerlockError | None = None
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.result.findings if self.result else []
+__all__ = ["Mode", "Outcome", "Status", "Run", "discover", "process", "read_dockerfile", "write_atomic"]
 
 
 @dataclass
 class Run:
     outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the run itself, for -v
+
+
+@dataclass
+class Found:
+    """What ``discover`` found: files to process, and folders it could not search."""
+
+    files: list[Path] = field(default_factory=list)
+    unsearchable: list[Outcome] = field(default_factory=list)
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -65,31 +62,67 @@ def is_dockerfile_name(name: str) -> bool:
         (".dockerignore", ".md", ".orig", ".rej", ".swp", "~"))
 
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
-    """Files named on the command line, and Dockerfiles found under named folders."""
+def _is_dir(p: Path) -> bool:
+    """``Path.is_dir`` that answers False instead of raising (no permission to look, a name
+    too long...): the file is then reported by ``read_dockerfile`` with the reason."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except OSError:
+        return False
+
+
+def discover(paths: Iterable[Path], settings: Settings) -> Found:
+    """Files named on the command line, and Dockerfiles found under named folders.
+
+    A folder that cannot be listed is reported (its Dockerfiles would otherwise be skipped
+    without a word), not silently passed over.
+    """
     exclude = DEFAULT_EXCLUDE + tuple(settings.exclude)
+    found = Found()
     seen: set[Path] = set()
     for given in paths:
-        if given.is_dir() and not given.name.startswith("Dockerfile"):
-            for root, dirs, files in os.walk(given):
+        if _is_dir(given) and not given.name.startswith("Dockerfile"):
+            def unlistable(exc: OSError) -> None:
+                folder = exc.filename or str(given)
+                reason = exc.strerror or str(exc)
+                found.unsearchable.append(Outcome(folder, Status.ERROR, error=DockerlockError(
+                    f"cannot search this folder ({reason.lower()}); Dockerfiles in it were not processed",
+                    folder)))
+
+            for root, dirs, files in os.walk(given, onerror=unlistable):
                 dirs[:] = sorted(d for d in dirs if d not in exclude and not _excluded(Path(root, d), settings)
-                                 and not Path(root, d, "pyvenv.cfg").exists())
+                                 and not _exists(Path(root, d, "pyvenv.cfg")))
                 for name in sorted(files):
                     p = Path(root, name)
                     if is_dockerfile_name(name) and not _excluded(p, settings) and _included(p, settings):
                         if p not in seen:
                             seen.add(p)
-                            yield p
-        else:
-            if given not in seen:
-                seen.add(given)
-                yield given
+                            found.files.append(p)
+        elif given not in seen:
+            seen.add(given)
+            found.files.append(given)
+    return found
+
+
+def _resolved(p: Path) -> Path:
+    """``p.resolve()``, or its absolute form where it cannot be resolved (a symlink loop)."""
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(p))
 
 
 def _rel(p: Path, settings: Settings) -> str:
     base = settings.config_path.parent if settings.config_path else Path.cwd()
     try:
-        return p.resolve().relative_to(base.resolve()).as_posix()
+        return _resolved(p).relative_to(_resolved(base)).as_posix()
     except ValueError:
         return p.as_posix()
 
@@ -112,31 +145,23 @@ def read_dockerfile(path: Path) -> bytes:
     """Read a target file, turning every OS-level problem into a typed error.
 
     Only regular files are read: a FIFO would block forever and a device such as
-    ``/dev/zero`` never ends. At most ``MAX_DOCKERFILE_BYTES`` are read, even if the
-    file grows after its size was checked.
+    ``/dev/zero`` never ends. At most ``MAX_BYTES`` are read, even if the file grows
+    after its size was checked.
     """
     shown = str(path)
-    if path.is_symlink() and not path.exists():
-        raise DockerlockError("dangling symlink: the file it points to does not exist", shown)
-    if path.is_dir():
-        raise DockerlockError("is a directory, not a Dockerfile", shown)
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise DockerlockError("no such file", shown) from None
-    except PermissionError:
-        raise DockerlockError("permission denied reading the file", shown) from None
     except OSError as exc:
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_stat_failure(exc, path), shown) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DockerlockError("is a directory, not a Dockerfile", shown)
     if not stat.S_ISREG(info.st_mode):
         raise DockerlockError("not a regular file (a FIFO, socket or device); refusing to read it", shown)
     _check_size(info.st_size, shown)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except PermissionError:
-        raise DockerlockError("permission denied reading the file", shown) from None
     except OSError as exc:
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_read_failure(exc), shown) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped for something else since the stat above
@@ -144,8 +169,8 @@ def read_dockerfile(path: Path) -> bytes:
         _check_size(info.st_size, shown)
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_DOCKERFILE_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_DOCKERFILE_BYTES + 1 - size))
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -153,18 +178,30 @@ def read_dockerfile(path: Path) -> bytes:
         _check_size(size, shown)
         return b"".join(chunks)
     except OSError as exc:
-        if isinstance(exc, PermissionError):
-            raise DockerlockError("permission denied reading the file", shown) from None
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_read_failure(exc), shown) from None
     finally:
         os.close(fd)
 
 
+def _stat_failure(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop: the link leads back to itself, there is no file to read"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "dangling symlink: the file it points to does not exist"
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    return _read_failure(exc)
+
+
+def _read_failure(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied reading the file"
+    return f"cannot read the file: {(exc.strerror or str(exc)).lower()}"
+
+
 def _check_size(size: int, shown: str) -> None:
-    if size > MAX_DOCKERFILE_BYTES:
-        raise DecodeError(f"file is {'over ' if size == MAX_DOCKERFILE_BYTES + 1 else ''}{size} bytes; "
-                          f"refusing anything over {MAX_DOCKERFILE_BYTES} (Dockerfiles are a few KiB: "
-                          "is this really one?)", shown)
+    if size > MAX_BYTES:
+        raise size_error(size, shown, at_least=size == MAX_BYTES + 1)
 
 
 def _read_only(mode: int, target: Path) -> bool:
@@ -185,14 +222,27 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
     run, is left as it is). The new content goes to a temporary file beside the
     target, is flushed to disk and renamed over it; on any failure the temporary file
     is removed and the original is untouched.
+
+    A file with several hard links is refused: the rename would give this name a new
+    file and leave the other names on the old content, splitting what the user made one
+    file. Writing in place instead would give up atomicity (a kill mid-write would leave
+    a truncated Dockerfile), so dockerlock asks the user to break the link.
     """
     shown = str(path)
-    target = path.resolve()  # write through a symlink to the real file
+    try:
+        target = path.resolve()  # write through a symlink to the real file
+    except (OSError, RuntimeError) as exc:
+        raise DockerlockError(f"cannot resolve the path for writing ({exc}); nothing was written", shown) from None
     fd = _open_locked(target, shown)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise DockerlockError("not a regular file (a FIFO, socket or device); nothing was written", shown)
+        if info.st_nlink > 1:
+            raise DockerlockError(
+                f"the file has {info.st_nlink} hard links: replacing it would split them (the other names would "
+                "keep the old text); nothing was written. Make it a file of its own first "
+                f"(cp {path.name} {path.name}.new && mv {path.name}.new {path.name}) and run again", shown)
         current = _read_fd(fd, max(len(data), len(expected)) + 1)
         if current == data:
             return  # a concurrent run already wrote exactly this
@@ -208,9 +258,21 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
         os.close(fd)
 
 
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
+
+
 def _replace(target: Path, data: bytes, mode: int, info: os.stat_result, shown: str) -> None:
     """Write ``data`` to a temporary file beside ``target`` and rename it over it."""
-    tmp_fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    try:
+        tmp_fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    except OSError as exc:  # a read-only folder, no free inodes, no space
+        raise DockerlockError(f"cannot create a temporary file in the file's folder ({_os_reason(exc)}); "
+                              "nothing was written", shown) from None
     try:
         with os.fdopen(tmp_fd, "wb") as handle:
             handle.write(data)
@@ -229,11 +291,60 @@ def _replace(target: Path, data: bytes, mode: int, info: os.stat_result, shown: 
         except OSError:
             pass
         if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            if exc.errno == errno.ENOSPC:
-                reason = "no space left on device"
-            raise DockerlockError(f"write failed ({reason}); the original file is intact", shown) from None
+            raise DockerlockError(f"write failed ({_os_reason(exc)}); the original file is intact", shown) from None
         raise
+
+
+def remove_stale_temp_files(folder: Path, *, now: float | None = None) -> list[Path]:
+    """Remove temporary files a killed run left in ``folder``; return what was removed.
+
+    Only our own names (``.<name>.<random>.dockerlock.tmp``, regular files), and only when
+    provably abandoned: older than ``STALE_TEMP_SECONDS`` and the file they were meant to
+    replace is not locked (a live run holds that lock for as long as its temporary file
+    exists; see ``write_atomic``).
+    """
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed  # reported when a file in it is read, if it matters
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_TEMP_SECONDS:
+            continue
+        if _locked_by_another_run(folder / match["target"]):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _locked_by_another_run(target: Path) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks here: the age alone decides
+        return False
+    try:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False  # the target is gone: nobody is replacing it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock
+    return False
 
 
 _DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
@@ -386,28 +497,39 @@ def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob,
     from dockerlock.model import Dockerfile
 
     shown = str(path)
+    result: FileResult | None = None
     try:
         data = read_dockerfile(path)
         df = Dockerfile.from_bytes(data, shown)
         context = infer_context(path, copy_sources(df), settings.context)
         cache = contexts.setdefault(context.root, LockCache(context))
         result = job(df, context, settings, cache)
-    except DockerlockError as exc:
-        exc.with_path(shown)
-        return Outcome(shown, "error", error=exc)
-    if result.error is not None:
-        result.error.with_path(shown)
-        return Outcome(shown, "error", result=result, error=result.error)
-    if not result.changed:
-        return Outcome(shown, "unchanged", result=result)
-    new = df.source.encode(result.new_text)
-    if mode is not Mode.WRITE:
-        return Outcome(shown, "would change", result=result, diff=unified_diff(shown, data, new))
-    try:
+        if result.error is not None:
+            return Outcome(shown, Status.ERROR, result=result, error=result.error.with_path(shown))
+        if not result.changed:
+            return Outcome(shown, Status.UNCHANGED, result=result)
+        new = df.source.encode(result.new_text)
+        if mode is not Mode.WRITE:
+            return Outcome(shown, Status.WOULD_CHANGE, result=result, diff=unified_diff(shown, data, new))
         write_atomic(path, new, data)
+        return Outcome(shown, Status.CHANGED, result=result)
     except DockerlockError as exc:
-        return Outcome(shown, "error", result=result, error=exc)
-    return Outcome(shown, "changed", result=result)
+        return Outcome(shown, Status.ERROR, result=result, error=exc.with_path(shown))
+    except Exception as exc:  # noqa: BLE001 - one file must never stop the run
+        return Outcome(shown, Status.ERROR, error=_unexpected(exc, shown))
+
+
+def _unexpected(exc: Exception, shown: str) -> DockerlockError:
+    """A failure no layer turned into a ``DockerlockError``, as a message naming the file."""
+    if isinstance(exc, OSError):
+        where = f" {user_path(exc.filename, shown)}" if isinstance(exc.filename, str) else ""
+        return DockerlockError(f"cannot access{where} ({_os_reason(exc)}); nothing was written", shown)
+    if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():  # pathlib before 3.13
+        return DockerlockError(f"a path leads into a symlink loop ({exc}); nothing was written", shown)
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return DockerlockError(f"internal error{at}: {type(exc).__name__}: {exc}; nothing was written. This is a "
+                           "dockerlock bug; please report it with the file", shown)
 
 
 #: Below this many files, worker processes cost more than they save.
@@ -428,9 +550,12 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
 
     Large runs use worker processes (forked, so they share the loaded code and ``job``);
     results come back in input order either way. Each file is written atomically by the
-    process that planned it, so an interrupted run leaves every file whole.
+    process that planned it, so an interrupted run leaves every file whole. A writing run
+    first removes the temporary files killed runs left in the folders it writes to.
     """
     run = Run()
+    if mode is Mode.WRITE:
+        run.notes += _clean_folders(paths)
     count = workers if workers is not None else (os.cpu_count() or 1)
     pool_ctx = _fork_context()
     if count > 1 and len(paths) >= PARALLEL_THRESHOLD and pool_ctx is not None:
@@ -462,6 +587,21 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         if progress:
             progress(path)
     return run
+
+
+def _clean_folders(paths: list[Path]) -> list[str]:
+    """Remove stale temporary files beside the files about to be processed; say what went."""
+    folders: dict[Path, str] = {}
+    for path in paths:
+        folders.setdefault(path.parent, str(path))
+        if os.path.islink(path):  # the temporary file goes beside the real file
+            folders.setdefault(_resolved(path).parent, str(path))
+    notes = []
+    for folder, given in folders.items():
+        for removed in remove_stale_temp_files(folder):
+            shown = user_path(str(removed), given) if removed.is_absolute() else str(removed)
+            notes.append(f"removed {shown}: a temporary file left by an interrupted dockerlock run")
+    return notes
 
 
 def _worker_init(parent: int) -> None:
