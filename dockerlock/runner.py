@@ -175,7 +175,7 @@ def read_dockerfile(path: Path) -> bytes:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        _check_size(size, shown)
+        _check_size(size, shown, read=True)
         return b"".join(chunks)
     except OSError as exc:
         raise DockerlockError(_read_failure(exc), shown) from None
@@ -199,9 +199,11 @@ def _read_failure(exc: OSError) -> str:
     return f"cannot read the file: {(exc.strerror or str(exc)).lower()}"
 
 
-def _check_size(size: int, shown: str) -> None:
+def _check_size(size: int, shown: str, *, read: bool = False) -> None:
+    """Refuse a file over the limit; ``read``: ``size`` is what was read, which stops one byte
+    past the limit (the file grew after its size was checked), so the file is at least that."""
     if size > MAX_BYTES:
-        raise size_error(size, shown, at_least=size == MAX_BYTES + 1)
+        raise size_error(size, shown, at_least=read)
 
 
 def _read_only(mode: int, target: Path) -> bool:
