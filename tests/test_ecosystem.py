@@ -726,19 +726,6 @@ def test_rules_md_gives_every_pip_option_its_fate():
             assert f"`{option}` (as `{rule.uv_name}`)" in rows[fates["carry"]], option
 
 
-def test_walkthrough_shows_the_real_diff(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    (tmp_path / ".git").mkdir()
-    monkeypatch.chdir(tmp_path)
-    text = (DOCS / "walkthrough.md").read_text()
-    shown = re.search(r"```diff\n(.*?)```", text, re.S).group(1)
-    actual = invoke("migrate", "--diff", "--no-color", "examples/omi").stdout
-    assert actual.startswith(shown)
-    check = invoke("check", "examples/omi").stdout
-    for line in check.splitlines():
-        assert line in text, line
-
-
 def test_docs_and_ci_files_never_name_a_package_registry_host():
     files = [*DOCS.glob("*.md"), ROOT / "action.yml", ROOT / ".pre-commit-hooks.yaml"]
     assert len(files) >= 10
