@@ -34,9 +34,14 @@ class Finding:
         return format_location(self.path, self.line)
 
 
+#: What a parser calls text that came without a file name; the runner names the file instead.
+UNNAMED = "<input>"
+
+
 def format_location(path: str | None, line: int | None) -> str:
+    """``file:line`` when there is a line, else ``file``."""
     if path is None:
-        return "<input>"
+        path = UNNAMED
     return f"{path}:{line}" if line is not None else path
 
 
@@ -54,7 +59,8 @@ class DockerlockError(Exception):
         self.hint = hint
 
     def with_path(self, path: str) -> "DockerlockError":
-        if self.path is None:
+        """Name the file the error is about, unless it already names one."""
+        if self.path in (None, UNNAMED):
             self.path = path
         return self
 

@@ -99,7 +99,8 @@ def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings
     if blocked is not None:
         decisive = blocked.decisive
         assert decisive is not None
-        result.error = DockerlockError(decisive.message, df.source.path, decisive.line, decisive.hint)
+        hint = decisive.hint if decisive.hint and decisive.hint not in decisive.message else None
+        result.error = DockerlockError(decisive.message, df.source.path, decisive.line, hint)
         return result
     fixes = [f.fix for f in result.findings if f.fix is not None]
     if not fixes:

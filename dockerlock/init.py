@@ -63,6 +63,8 @@ def template_lines() -> list[str]:
         "# require-hashes = true",
         "# Add --compile-bytecode (pip compiled .pyc files at install time; uv does not by default).",
         "# compile-bytecode = true",
+        "# `dockerlock check`: fail on warning-level findings too, as --strict does.",
+        "# strict = false",
     ]
 
 

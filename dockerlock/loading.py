@@ -76,11 +76,14 @@ def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = Non
 
 
 def _exists_on_disk(folder: Path, rel: str) -> bool:
-    if any(c in rel for c in "*?["):
-        import glob
+    try:
+        if any(c in rel for c in "*?["):
+            import glob
 
-        return bool(glob.glob(str(folder / rel)))
-    return (folder / rel).exists()
+            return bool(glob.glob(str(folder / rel)))
+        return (folder / rel).exists()
+    except (OSError, ValueError):  # a name too long, a NUL: no such source
+        return False
 
 
 def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:

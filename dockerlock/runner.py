@@ -1,64 +1,54 @@
-"""Files in, results out: discovery, reading, per-file pipeline, atomic writes.
+"""Files in, results out: discovery, reading, the per-file pipeline, parallel workers.
 
-The only module (with ``locking`` and ``verify``) that touches the file system. The
+With ``writing`` (atomic writes), ``locking`` and ``verify``, the only code that touches
+the file system. The
 mode (write / diff / check) is decided once by the CLI; this module branches on it in
-one place, ``process``.
+one place, ``process_one``. Every failure while handling one file becomes that file's
+``Outcome`` (status ``ERROR``, a reason naming the file): one bad file never stops the
+run, and nothing is written to it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import enum
 import errno
 import fnmatch
 import os
 import signal
 import stat
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlock.context import BuildContext
 from dockerlock.loading import ContextLoader
-from dockerlock.diagnostics import DecodeError, DockerlockError, Finding
+from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import FileResult
+from dockerlock.report.outcomes import Mode, Outcome, Status, user_path
 from dockerlock.settings import DEFAULT_EXCLUDE, Settings
+from dockerlock.source import MAX_BYTES, size_error
+from dockerlock.writing import TEMP_SUFFIX, os_reason, remove_stale_temp_files, write_atomic
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile",
                        "Containerfile.*", "*.Containerfile")
-#: Refuse larger files before reading them: real Dockerfiles are a few KiB, and parsing
-#: cost grows with size (a 10 MB file would take seconds to minutes).
-MAX_DOCKERFILE_BYTES = 1024 * 1024
-#: Suffix of the temporary file ``write_atomic`` writes beside the target.
-TEMP_SUFFIX = ".dockerlock.tmp"
 
-
-class Mode(enum.Enum):
-    WRITE = "write"
-    DIFF = "diff"
-    CHECK = "check"
-
-
-@dataclass
-class Outcome:
-    """What happened to one file, for the report."""
-
-    path: str
-    status: str  # "changed" / "would change" / "unchanged" / "error"
-    result: FileResult | None = None
-    diff: str = ""
-    error: DockerlockError | None = None
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.result.findings if self.result else []
+__all__ = ["TEMP_SUFFIX", "Mode", "Outcome", "Status", "Run", "discover", "process", "read_dockerfile",
+           "remove_stale_temp_files", "write_atomic"]
 
 
 @dataclass
 class Run:
     outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the run itself, for -v
+
+
+@dataclass
+class Found:
+    """What ``discover`` found: files to process, and folders it could not search."""
+
+    files: list[Path] = field(default_factory=list)
+    unsearchable: list[Outcome] = field(default_factory=list)
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -66,31 +56,67 @@ def is_dockerfile_name(name: str) -> bool:
         (".dockerignore", ".md", ".orig", ".rej", ".swp", "~"))
 
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
-    """Files named on the command line, and Dockerfiles found under named folders."""
+def _is_dir(p: Path) -> bool:
+    """``Path.is_dir`` that answers False instead of raising (no permission to look, a name
+    too long...): the file is then reported by ``read_dockerfile`` with the reason."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except OSError:
+        return False
+
+
+def discover(paths: Iterable[Path], settings: Settings) -> Found:
+    """Files named on the command line, and Dockerfiles found under named folders.
+
+    A folder that cannot be listed is reported (its Dockerfiles would otherwise be skipped
+    without a word), not silently passed over.
+    """
     exclude = DEFAULT_EXCLUDE + tuple(settings.exclude)
+    found = Found()
     seen: set[Path] = set()
     for given in paths:
-        if given.is_dir() and not given.name.startswith("Dockerfile"):
-            for root, dirs, files in os.walk(given):
+        if _is_dir(given) and not given.name.startswith("Dockerfile"):
+            def unlistable(exc: OSError) -> None:
+                folder = exc.filename or str(given)
+                reason = exc.strerror or str(exc)
+                found.unsearchable.append(Outcome(folder, Status.ERROR, error=DockerlockError(
+                    f"cannot search this folder ({reason.lower()}); Dockerfiles in it were not processed",
+                    folder)))
+
+            for root, dirs, files in os.walk(given, onerror=unlistable):
                 dirs[:] = sorted(d for d in dirs if d not in exclude and not _excluded(Path(root, d), settings)
-                                 and not Path(root, d, "pyvenv.cfg").exists())
+                                 and not _exists(Path(root, d, "pyvenv.cfg")))
                 for name in sorted(files):
                     p = Path(root, name)
                     if is_dockerfile_name(name) and not _excluded(p, settings) and _included(p, settings):
                         if p not in seen:
                             seen.add(p)
-                            yield p
-        else:
-            if given not in seen:
-                seen.add(given)
-                yield given
+                            found.files.append(p)
+        elif given not in seen:
+            seen.add(given)
+            found.files.append(given)
+    return found
+
+
+def _resolved(p: Path) -> Path:
+    """``p.resolve()``, or its absolute form where it cannot be resolved (a symlink loop)."""
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(p))
 
 
 def _rel(p: Path, settings: Settings) -> str:
     base = settings.config_path.parent if settings.config_path else Path.cwd()
     try:
-        return p.resolve().relative_to(base.resolve()).as_posix()
+        return _resolved(p).relative_to(_resolved(base)).as_posix()
     except ValueError:
         return p.as_posix()
 
@@ -113,31 +139,23 @@ def read_dockerfile(path: Path) -> bytes:
     """Read a target file, turning every OS-level problem into a typed error.
 
     Only regular files are read: a FIFO would block forever and a device such as
-    ``/dev/zero`` never ends. At most ``MAX_DOCKERFILE_BYTES`` are read, even if the
-    file grows after its size was checked.
+    ``/dev/zero`` never ends. At most ``MAX_BYTES`` are read, even if the file grows
+    after its size was checked.
     """
     shown = str(path)
-    if path.is_symlink() and not path.exists():
-        raise DockerlockError("dangling symlink: the file it points to does not exist", shown)
-    if path.is_dir():
-        raise DockerlockError("is a directory, not a Dockerfile", shown)
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise DockerlockError("no such file", shown) from None
-    except PermissionError:
-        raise DockerlockError("permission denied reading the file", shown) from None
     except OSError as exc:
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_stat_failure(exc, path), shown) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DockerlockError("is a directory, not a Dockerfile", shown)
     if not stat.S_ISREG(info.st_mode):
         raise DockerlockError("not a regular file (a FIFO, socket or device); refusing to read it", shown)
     _check_size(info.st_size, shown)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except PermissionError:
-        raise DockerlockError("permission denied reading the file", shown) from None
     except OSError as exc:
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_read_failure(exc), shown) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped for something else since the stat above
@@ -145,187 +163,41 @@ def read_dockerfile(path: Path) -> bytes:
         _check_size(info.st_size, shown)
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_DOCKERFILE_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_DOCKERFILE_BYTES + 1 - size))
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        _check_size(size, shown)
+        _check_size(size, shown, read=True)
         return b"".join(chunks)
     except OSError as exc:
-        if isinstance(exc, PermissionError):
-            raise DockerlockError("permission denied reading the file", shown) from None
-        raise DockerlockError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+        raise DockerlockError(_read_failure(exc), shown) from None
     finally:
         os.close(fd)
 
 
-def _check_size(size: int, shown: str) -> None:
-    if size > MAX_DOCKERFILE_BYTES:
-        raise DecodeError(f"file is {'over ' if size == MAX_DOCKERFILE_BYTES + 1 else ''}{size} bytes; "
-                          f"refusing anything over {MAX_DOCKERFILE_BYTES} (Dockerfiles are a few KiB: "
-                          "is this really one?)", shown)
+def _stat_failure(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop: the link leads back to itself, there is no file to read"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return "dangling symlink: the file it points to does not exist"
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    return _read_failure(exc)
 
 
-def _read_only(mode: int, target: Path) -> bool:
-    """No write permission bit at all, or no write access for this user.
-
-    ``os.access`` says yes to root for any file; a file whose mode has no write bit
-    was made read-only on purpose, so dockerlock leaves it alone even then.
-    """
-    return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK)
+def _read_failure(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied reading the file"
+    return f"cannot read the file: {(exc.strerror or str(exc)).lower()}"
 
 
-def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
-    """Replace ``path`` with ``data`` if it still holds ``expected``; atomic, mode kept.
-
-    Two runs over the same tree serialise on an advisory lock of the file and compare
-    its content right before the rename, so a file changed on disk since it was read
-    is never overwritten (a file that already holds ``data``, written by a concurrent
-    run, is left as it is). The new content goes to a temporary file beside the
-    target, is flushed to disk and renamed over it; on any failure the temporary file
-    is removed and the original is untouched.
-    """
-    shown = str(path)
-    target = path.resolve()  # write through a symlink to the real file
-    fd = _open_locked(target, shown)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DockerlockError("not a regular file (a FIFO, socket or device); nothing was written", shown)
-        current = _read_fd(fd, max(len(data), len(expected)) + 1)
-        if current == data:
-            return  # a concurrent run already wrote exactly this
-        if current != expected:
-            raise DockerlockError("the file changed on disk while dockerlock was working on it; "
-                                  "nothing was written (run again)", shown)
-        mode = info.st_mode & 0o7777
-        if _read_only(mode, target):
-            raise DockerlockError("the file is read-only; nothing was written", shown)
-        with _signals_deferred():
-            _replace(target, data, mode, info, shown)
-    finally:
-        os.close(fd)
-
-
-def _replace(target: Path, data: bytes, mode: int, info: os.stat_result, shown: str) -> None:
-    """Write ``data`` to a temporary file beside ``target`` and rename it over it."""
-    tmp_fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    try:
-        with os.fdopen(tmp_fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        if hasattr(os, "chown") and (info.st_uid, info.st_gid) != _owner(tmp_name):
-            try:
-                os.chown(tmp_name, info.st_uid, info.st_gid)  # root rewriting a user's file
-            except OSError:
-                pass
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            reason = exc.strerror or str(exc)
-            if exc.errno == errno.ENOSPC:
-                reason = "no space left on device"
-            raise DockerlockError(f"write failed ({reason}); the original file is intact", shown) from None
-        raise
-
-
-_DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-                          if hasattr(signal, name))
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C / SIGTERM / SIGHUP / SIGQUIT while one file is written and renamed.
-
-    A signal in the middle would leave the temporary file behind (SIGTERM kills the
-    process without running any cleanup). While the file is written, a handler only
-    notes the signal; afterwards the previous handlers come back and each noted signal
-    is acted on as it would have been: Ctrl-C raises ``KeyboardInterrupt``, SIGTERM
-    ends the process. The file is then either the original or the complete new
-    version. Python runs signal handlers in the main thread only, so this works
-    whichever thread the signal reached; elsewhere it is a no-op.
-    """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous: dict[int, object] = {}
-    for signum in _DEFERRED_SIGNALS:
-        try:
-            old = signal.getsignal(signum)
-            if old is signal.SIG_IGN or old is None:
-                continue  # ignored (or set outside Python): nothing to defer
-            previous[signum] = old
-            signal.signal(signum, lambda n, _frame: pending.append(n))
-        except (OSError, ValueError):
-            pass
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-        for signum in dict.fromkeys(pending):
-            old = previous[signum]
-            if callable(old):
-                old(signum, None)  # e.g. the default SIGINT handler raises KeyboardInterrupt
-            elif old == signal.SIG_DFL:
-                os.kill(os.getpid(), signum)  # now with the default action: the process ends
-
-
-def _open_locked(target: Path, shown: str) -> int:
-    """Open ``target`` and take its advisory lock, retrying if another run renamed a new
-    file into place while we waited (the lock would then guard a stale inode)."""
-    for _ in range(20):
-        try:
-            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        except OSError as exc:
-            raise DockerlockError(f"cannot open the file for writing: {exc.strerror or exc}", shown) from None
-        try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except (ImportError, OSError):
-            return fd
-        try:
-            now = os.stat(target)
-        except OSError:
-            now = None
-        mine = os.fstat(fd)
-        if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
-            return fd
-        os.close(fd)
-    raise DockerlockError("the file keeps being replaced by another process; nothing was written", shown)
-
-
-def _read_fd(fd: int, limit: int) -> bytes:
-    """Up to ``limit`` bytes of the open file, from its start."""
-    chunks: list[bytes] = []
-    size = 0
-    if not hasattr(os, "pread"):  # Windows
-        os.lseek(fd, 0, os.SEEK_SET)
-    while size < limit:
-        want = min(1 << 20, limit - size)
-        chunk = os.pread(fd, want, size) if hasattr(os, "pread") else os.read(fd, want)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _owner(name: str) -> tuple[int, int]:
-    info = os.stat(name)
-    return info.st_uid, info.st_gid
+def _check_size(size: int, shown: str, *, read: bool = False) -> None:
+    """Refuse a file over the limit; ``read``: ``size`` is what was read, which stops one byte
+    past the limit (the file grew after its size was checked), so the file is at least that."""
+    if size > MAX_BYTES:
+        raise size_error(size, shown, at_least=read)
 
 
 FileJob = Callable[[object, BuildContext, Settings], FileResult]
@@ -336,27 +208,38 @@ def process_one(path: Path, settings: Settings, mode: Mode, job: FileJob, loader
     from dockerlock.model import Dockerfile
 
     shown = str(path)
+    result: FileResult | None = None
     try:
         data = read_dockerfile(path)
         df = Dockerfile.from_bytes(data, shown)
         context = loader.load(path, df, settings)
         result = job(df, context, settings)
-    except DockerlockError as exc:
-        exc.with_path(shown)
-        return Outcome(shown, "error", error=exc)
-    if result.error is not None:
-        result.error.with_path(shown)
-        return Outcome(shown, "error", result=result, error=result.error)
-    if not result.changed:
-        return Outcome(shown, "unchanged", result=result)
-    new = df.source.encode(result.new_text)
-    if mode is not Mode.WRITE:
-        return Outcome(shown, "would change", result=result, diff=unified_diff(shown, data, new))
-    try:
+        if result.error is not None:
+            return Outcome(shown, Status.ERROR, result=result, error=result.error.with_path(shown))
+        if not result.changed:
+            return Outcome(shown, Status.UNCHANGED, result=result)
+        new = df.source.encode(result.new_text)
+        if mode is not Mode.WRITE:
+            return Outcome(shown, Status.WOULD_CHANGE, result=result, diff=unified_diff(shown, data, new))
         write_atomic(path, new, data)
+        return Outcome(shown, Status.CHANGED, result=result)
     except DockerlockError as exc:
-        return Outcome(shown, "error", result=result, error=exc)
-    return Outcome(shown, "changed", result=result)
+        return Outcome(shown, Status.ERROR, result=result, error=exc.with_path(shown))
+    except Exception as exc:  # noqa: BLE001 - one file must never stop the run
+        return Outcome(shown, Status.ERROR, error=_unexpected(exc, shown))
+
+
+def _unexpected(exc: Exception, shown: str) -> DockerlockError:
+    """A failure no layer turned into a ``DockerlockError``, as a message naming the file."""
+    if isinstance(exc, OSError):
+        where = f" {user_path(exc.filename, shown)}" if isinstance(exc.filename, str) else ""
+        return DockerlockError(f"cannot access{where} ({os_reason(exc)}); nothing was written", shown)
+    if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():  # pathlib before 3.13
+        return DockerlockError(f"a path leads into a symlink loop ({exc}); nothing was written", shown)
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return DockerlockError(f"internal error{at}: {type(exc).__name__}: {exc}; nothing was written. This is a "
+                           "dockerlock bug; please report it with the file", shown)
 
 
 #: Below this many files, worker processes cost more than they save.
@@ -377,9 +260,12 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
 
     Large runs use worker processes (forked, so they share the loaded code and ``job``);
     results come back in input order either way. Each file is written atomically by the
-    process that planned it, so an interrupted run leaves every file whole.
+    process that planned it, so an interrupted run leaves every file whole. A writing run
+    first removes the temporary files killed runs left in the folders it writes to.
     """
     run = Run()
+    if mode is Mode.WRITE:
+        run.notes += _clean_folders(paths)
     count = workers if workers is not None else (os.cpu_count() or 1)
     pool_ctx = _fork_context()
     if count > 1 and len(paths) >= PARALLEL_THRESHOLD and pool_ctx is not None:
@@ -411,6 +297,21 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         if progress:
             progress(path)
     return run
+
+
+def _clean_folders(paths: list[Path]) -> list[str]:
+    """Remove stale temporary files beside the files about to be processed; say what went."""
+    folders: dict[Path, str] = {}
+    for path in paths:
+        folders.setdefault(path.parent, str(path))
+        if os.path.islink(path):  # the temporary file goes beside the real file
+            folders.setdefault(_resolved(path).parent, str(path))
+    notes = []
+    for folder, given in folders.items():
+        for removed in remove_stale_temp_files(folder):
+            shown = user_path(str(removed), given) if removed.is_absolute() else str(removed)
+            notes.append(f"removed {shown}: a temporary file left by an interrupted dockerlock run")
+    return notes
 
 
 def _worker_init(parent: int) -> None:

@@ -9,6 +9,7 @@ value stops the run with one message instead of producing a Dockerfile that cann
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ class Settings:
     allow_drift: bool = False  # convert even when the lock does not cover the requirements (a warning)
     require_hashes: bool = True  # add --require-hashes when the lock allows it
     compile_bytecode: bool = True
+    strict: bool = False  # check: warning-level findings fail the run too
     context: Path | None = None  # explicit build context (else inferred per Dockerfile)
     lock: str | None = None  # explicit lock path, relative to the build context
     lock_map: dict[str, str] = field(default_factory=dict)  # requirements path -> lock path
@@ -76,6 +78,7 @@ _KEYS = {
     "allow-drift": ("allow_drift", bool),
     "require-hashes": ("require_hashes", bool),
     "compile-bytecode": ("compile_bytecode", bool),
+    "strict": ("strict", bool),
     "context": ("context", str),
     "lock": ("lock", str),
     "locks": ("lock_map", dict),
@@ -85,13 +88,21 @@ _KEYS = {
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a [tool.dockerlock] table, walking up from ``start``."""
-    here = start.resolve()
-    if here.is_file():
-        here = here.parent
+    """The nearest pyproject.toml with a [tool.dockerlock] table, walking up from ``start``.
+
+    ``start`` may be anything the user typed: a missing file, a symlink loop, a folder that
+    cannot be read. The search then starts from the folder the name is in; the problem
+    with the file itself is reported when the file is processed, not here.
+    """
+    try:
+        here = start.resolve()
+        if not here.is_dir():
+            here = here.parent
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13), no permission
+        here = Path(os.path.abspath(start)).parent
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        if _is_file(candidate):
             try:
                 data = read_toml(candidate)
             except (OSError, ValueError):
@@ -106,9 +117,23 @@ def find_pyproject(start: Path) -> Path | None:
             tool = data.get("tool", {})
             if isinstance(tool, dict) and "dockerlock" in tool:
                 return candidate
-        if (folder / ".git").exists():
+        if _exists(folder / ".git"):
             break
     return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 
 from dockerlock.diagnostics import DecodeError, DockerfileSyntaxError
 
-#: Refuse to treat anything larger as a Dockerfile (real ones are a few KiB).
-MAX_BYTES = 64 * 1024 * 1024
+#: The one size limit for a Dockerfile (docs/commands.md, "Paths"). Real ones are a few KiB;
+#: anything larger is refused before it is read, so a stray log or image named like a
+#: Dockerfile cannot cost seconds of parsing.
+MAX_BYTES = 1024 * 1024
+
+
+def size_error(size: int, path: str, *, at_least: bool = False) -> DecodeError:
+    """The message for a file over ``MAX_BYTES`` (``at_least``: reading stopped at the limit)."""
+    return DecodeError(f"file is {'over ' if at_least else ''}{size} bytes; refusing anything over 1 MiB "
+                       "(Dockerfiles are a few KiB: is this really one?)", path)
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Source:
     @classmethod
     def from_bytes(cls, data: bytes, path: str = "<input>") -> "Source":
         if len(data) > MAX_BYTES:
-            raise DecodeError(f"file is {len(data)} bytes; refusing anything over {MAX_BYTES}", path)
+            raise size_error(len(data), path)
         if not data:
             raise DockerfileSyntaxError("empty file: a Dockerfile needs at least one instruction", path, 1)
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

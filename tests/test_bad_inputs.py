@@ -10,6 +10,7 @@ block) run ``python -m dockerlock``.
 from __future__ import annotations
 
 import errno
+import re
 import os
 import signal
 import stat
@@ -495,3 +496,215 @@ def test_never_executes_dockerfile_or_lock_content(project, monkeypatch, tmp_pat
         [r.output for r in results]
     assert "uv pip install -r /tmp/pylock.toml" in migrated  # the real work happened
     assert results[4].exit_code == 0 and "reverted 1 stanza" in results[4].output
+
+
+# -- faults that used to stop the whole run (issue 14, point 7) ----------------------------------------
+@pytest.fixture()
+def two_services(project: Path) -> Path:
+    """``svc`` and ``api``, both migratable: a fault in one must not stop the other."""
+    api = project / "api"
+    api.mkdir()
+    for name in ("Dockerfile", "requirements.txt", "pylock.toml"):
+        (api / name).write_bytes((project / "svc" / name).read_bytes())
+    return project
+
+
+def assert_other_file_migrated(result, project: Path) -> None:
+    assert "api/Dockerfile: converted 1 stanza\n" in result.stderr, result.output
+    assert "uv pip install -r /tmp/pylock.toml" in (project / "api" / "Dockerfile").read_text()
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("errno_, reason", [(errno.EACCES, "permission denied"),
+                                            (errno.ENOSPC, "no space left on device")],
+                         ids=["read-only folder", "no free inodes"])
+def test_temp_file_cannot_be_created(two_services, monkeypatch, errno_, reason):
+    """``tempfile.mkstemp`` fails in a read-only folder (or with no free inodes): that file is an
+    error (exit 2, nothing written), and the run goes on. The fault is injected: these tests
+    run as root here, and root may write into a read-only folder."""
+    import tempfile
+
+    svc = two_services / "svc"
+    before = (svc / "Dockerfile").read_bytes()
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if Path(dir) == svc.resolve():
+            raise OSError(errno_, os.strerror(errno_), str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    result = invoke("migrate", "svc", "api", cwd=two_services)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"svc/Dockerfile: error: cannot create a temporary file in the file's folder "
+                                    f"({reason}); nothing was written\n")
+    assert (svc / "Dockerfile").read_bytes() == before
+    assert_other_file_migrated(result, two_services)
+    assert temp_files(two_services) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_read_only_folder_for_real(two_services):
+    svc = two_services / "svc"
+    svc.chmod(0o555)
+    try:
+        result = invoke("migrate", "svc", "api", cwd=two_services)
+    finally:
+        svc.chmod(0o755)
+    assert result.exit_code == 2 and "svc/Dockerfile: error: cannot create a temporary file" in result.stderr
+    assert_other_file_migrated(result, two_services)
+
+
+def test_symlink_loop_first_on_the_command_line(two_services):
+    """``ln -s Dockerfile Dockerfile``: the configuration search used to raise RuntimeError."""
+    loop = two_services / "loop" / "Dockerfile"
+    loop.parent.mkdir()
+    loop.symlink_to("Dockerfile")
+    result = invoke("migrate", "loop/Dockerfile", "api", cwd=two_services)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("loop/Dockerfile: error: symlink loop: the link leads back to itself, there is "
+                                    "no file to read\n")
+    assert_other_file_migrated(result, two_services)
+    assert os.readlink(loop) == "Dockerfile"
+    found = invoke("check", ".", cwd=two_services)  # found while searching a folder, too
+    assert found.exit_code == 2
+    assert "loop/Dockerfile: error DLK001: symlink loop: the link leads back to itself" in found.stdout
+
+
+def test_copy_source_name_too_long_is_a_missing_source(two_services):
+    """Context inference stats every COPY source; a 300-character name raised ENAMETOOLONG. Such a
+    file cannot exist, so it counts as a missing source: the pip stanza (another COPY) converts."""
+    path = two_services / "svc" / "Dockerfile"
+    data = STANZA.replace("COPY requirements.txt", f"COPY {'x' * 300}.txt /tmp/\nCOPY requirements.txt").encode()
+    path.write_bytes(data)
+    result = invoke("migrate", "svc", "api", cwd=two_services)
+    assert result.exit_code == 0, result.stderr
+    assert f"COPY {'x' * 300}.txt /tmp/\n" in path.read_text() and "uv pip" in path.read_text()
+    assert_other_file_migrated(result, two_services)
+
+
+def test_unexpected_exception_is_that_files_error(two_services, monkeypatch):
+    """A bug on one file (any exception a rule lets escape) is reported for that file; the run goes on."""
+    import dockerlock.engine as engine
+
+    real = engine.migrate_dockerfile
+
+    def flaky(df, context, settings):
+        if df.source.path.startswith("svc"):
+            raise ZeroDivisionError("division by zero")
+        return real(df, context, settings)
+
+    monkeypatch.setattr(engine, "migrate_dockerfile", flaky)
+    before = (two_services / "svc" / "Dockerfile").read_bytes()
+    result = invoke("migrate", "svc", "api", cwd=two_services)
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("svc/Dockerfile: error: internal error at test_bad_inputs.py:")
+    assert first.endswith(": ZeroDivisionError: division by zero; nothing was written. This is a dockerlock bug; "
+                          "please report it with the file")
+    assert (two_services / "svc" / "Dockerfile").read_bytes() == before
+    assert_other_file_migrated(result, two_services)
+
+
+def test_folder_that_cannot_be_listed_is_reported(two_services, monkeypatch):
+    """os.walk skips folders it cannot list without a word; dockerlock says so and fails the run."""
+    blocked = two_services / "blocked"
+    blocked.mkdir()
+    (blocked / "Dockerfile").write_text(STANZA)
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "blocked":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = invoke("migrate", "--check", ".", cwd=two_services)
+    assert result.exit_code == 2
+    assert "./blocked: error: cannot search this folder (permission denied); Dockerfiles in it were not processed\n" \
+        in result.stderr
+    assert "api/Dockerfile: would convert 1 stanza\n" in result.stderr
+
+
+# -- leftovers, links and limits (issue 14, point 8) ------------------------------------------------------
+def test_hard_linked_file_is_refused_not_split(project):
+    path = project / "svc" / "Dockerfile"
+    twin = project / "svc" / "Dockerfile.twin"
+    os.link(path, twin)
+    before = path.read_bytes()
+    result = invoke("migrate", "svc/Dockerfile", cwd=project)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "svc/Dockerfile: error: the file has 2 hard links: replacing it would split them (the other names would keep "
+        "the old text); nothing was written. Make it a file of its own first (cp Dockerfile Dockerfile.new && mv "
+        "Dockerfile.new Dockerfile) and run again\n")
+    assert path.read_bytes() == twin.read_bytes() == before
+    assert os.stat(path).st_ino == os.stat(twin).st_ino  # still one file
+    assert invoke("migrate", "--check", "svc/Dockerfile", cwd=project).exit_code == 1  # reading is fine
+    twin.unlink()
+    assert invoke("migrate", "svc/Dockerfile", cwd=project).exit_code == 0
+
+
+def _stale(folder: Path, name: str, age: float = 3600) -> Path:
+    path = folder / name
+    path.write_bytes(b"FROM half-written\n")
+    old = time.time() - age
+    os.utime(path, (old, old))
+    return path
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed_and_said_in_verbose(project):
+    svc = project / "svc"
+    stale = _stale(svc, ".Dockerfile.k2j3h4g5.dockerlock.tmp")
+    fresh = _stale(svc, ".Dockerfile.abcdefgh.dockerlock.tmp", age=1)  # a run may be writing it now
+    not_ours = [_stale(svc, name) for name in (".Dockerfile.tmp", "Dockerfile.dockerlock.tmp",
+                                                ".Dockerfile.k2j3h4g5.dockerlock.tmp.bak", ".Dockerfile.K2J3H4G5.dockerlock.tmp")]
+    check = invoke("migrate", "--check", "-v", "svc", cwd=project)
+    assert stale.exists() and "removed" not in check.output  # --check and --diff write (and remove) nothing
+    result = invoke("migrate", "-v", "svc", cwd=project)
+    assert result.exit_code == 0
+    assert "removed svc/.Dockerfile.k2j3h4g5.dockerlock.tmp: a temporary file left by an interrupted dockerlock " \
+           "run\n" in result.stderr
+    assert not stale.exists() and fresh.exists() and all(p.exists() for p in not_ours)
+    quiet = invoke("migrate", "svc", cwd=project)
+    assert "removed" not in quiet.output  # said with -v only (and nothing left to remove)
+
+
+def test_stale_temp_file_is_kept_while_another_run_holds_the_file(project):
+    import fcntl
+
+    svc = project / "svc"
+    stale = _stale(svc, ".Dockerfile.k2j3h4g5.dockerlock.tmp")
+    fd = os.open(svc / "Dockerfile", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a live run writing this Dockerfile holds this lock
+        from dockerlock.runner import remove_stale_temp_files
+
+        assert remove_stale_temp_files(svc) == [] and stale.exists()
+    finally:
+        os.close(fd)
+    from dockerlock.runner import remove_stale_temp_files
+
+    assert remove_stale_temp_files(svc) == [stale] and not stale.exists()
+
+
+def test_one_size_limit_with_one_message(project):
+    from dockerlock import runner, source
+    from dockerlock.diagnostics import DecodeError
+
+    assert runner.MAX_BYTES is source.MAX_BYTES == 1024 * 1024
+    data = STANZA.encode() + b"#" * (source.MAX_BYTES - len(STANZA) + 1)
+    path = project / "svc" / "Dockerfile"
+    path.write_bytes(data)
+    result = invoke("migrate", "svc/Dockerfile", cwd=project)
+    message = (f"file is {len(data)} bytes; refusing anything over 1 MiB (Dockerfiles are a few KiB: is this really "
+               "one?)")
+    assert result.stderr.startswith(f"svc/Dockerfile: error: {message}\n")
+    with pytest.raises(DecodeError) as parsed:
+        source.Source.from_bytes(data, "x")
+    assert parsed.value.reason == message
+    path.write_bytes(data[:-1])  # exactly at the limit: read
+    assert "refusing" not in invoke("migrate", "--check", "svc/Dockerfile", cwd=project).output
+    docs = (Path(__file__).resolve().parents[1] / "docs")
+    stated = {p.name: re.findall(r"larger than (\d+ [KM]iB)", p.read_text()) for p in docs.glob("*.md")}
+    assert {name: sizes for name, sizes in stated.items() if sizes} == {"commands.md": ["1 MiB"]}

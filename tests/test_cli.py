@@ -1,7 +1,14 @@
-"""The command line through typer's runner: modes, exit codes, summaries, errors."""
+"""The command line through typer's runner: modes, exit codes, messages and their streams.
+
+Standard output carries the report (the diff, ``check``'s findings, a JSON/SARIF/markdown
+document); everything about the run goes to standard error, as black does. Each test here
+pins the exact text and the stream it goes to.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +19,22 @@ from typer.testing import CliRunner
 from migrate_helpers import placeholder_lock, write_tree
 from dockerlock.cli import build_app
 
+ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 PIP = "FROM python:3.11-slim\nCOPY requirements.txt /app/\nRUN pip install -r /app/requirements.txt\n"
+LOCKED = "FROM python:3.11-slim\nCOPY pylock.toml /app/\nRUN uv pip install -r /app/pylock.toml --system\n"
 
 
 @pytest.fixture()
-def tree(tmp_path: Path) -> Path:
+def tree(tmp_path: Path, monkeypatch) -> Path:
+    """A repository; the current folder is its root, so paths in messages are relative."""
     (tmp_path / ".git").mkdir()
     write_tree(tmp_path, {"svc/Dockerfile": PIP, "svc/requirements.txt": "six\n",
                           "svc/pylock.toml": placeholder_lock(),
                           "broken/Dockerfile": PIP, "broken/requirements.txt": "six\n",
                           "node_modules/x/Dockerfile": PIP})
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
@@ -30,90 +42,245 @@ def invoke(*args: str):
     return runner.invoke(build_app(), list(args), catch_exceptions=False)
 
 
-def test_migrate_writes_in_place_and_reports(tree):
-    result = invoke("migrate", str(tree / "svc"))
+def test_migrate_writes_in_place_and_reports_on_stderr(tree):
+    result = invoke("migrate", "svc")
     assert result.exit_code == 0
-    assert "svc/Dockerfile: converted 1 stanza" in result.output
-    text = (tree / "svc/Dockerfile").read_text()
-    assert "uv pip install -r /app/pylock.toml --system" in text
-    again = invoke("migrate", "--check", str(tree / "svc"))
-    assert again.exit_code == 0 and "0 files would be converted" in again.output
+    assert result.stdout == ""
+    assert result.stderr == ("svc/Dockerfile: converted 1 stanza\n"
+                             "1 file converted (1 stanza), 0 unchanged, 0 stanzas skipped, 0 errors\n")
+    assert "uv pip install -r /app/pylock.toml --system" in (tree / "svc/Dockerfile").read_text()
+    again = invoke("migrate", "--check", "svc")
+    assert again.exit_code == 0 and again.stdout == ""
+    assert again.stderr == ("svc/Dockerfile: unchanged\n"
+                            "0 files would be converted (0 stanzas), 1 unchanged, 0 stanzas skipped, 0 errors\n")
 
 
-def test_diff_writes_nothing_and_exits_1(tree):
-    result = invoke("migrate", "--diff", "--no-color", str(tree / "svc"))
+def test_diff_stdout_is_only_the_diff_and_git_apply_takes_it(tree):
+    result = invoke("migrate", "--diff", "--no-color", "svc")
     assert result.exit_code == 1
-    assert "-RUN pip install -r /app/requirements.txt" in result.output
-    assert "+RUN uv pip install -r /app/pylock.toml" in result.output
+    assert result.stdout.startswith("--- a/svc/Dockerfile\n+++ b/svc/Dockerfile\n@@ -1,3 +1,5 @@\n")
+    assert "-RUN pip install -r /app/requirements.txt\n" in result.stdout
+    assert "+RUN uv pip install -r /app/pylock.toml" in result.stdout
+    assert "would convert" not in result.stdout and "stanzas skipped" not in result.stdout
+    assert result.stderr == ("svc/Dockerfile: would convert 1 stanza\n"
+                             "1 file would be converted (1 stanza), 0 unchanged, 0 stanzas skipped, 0 errors\n")
     assert (tree / "svc/Dockerfile").read_text() == PIP
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    (tree / ".git").rmdir()
+    subprocess.run(["git", "init", "-q", "."], check=True)
+    applied = subprocess.run(["git", "apply", "-"], input=result.stdout, text=True, capture_output=True)
+    assert applied.returncode == 0, applied.stderr
+    diffed = (tree / "svc/Dockerfile").read_text()
+    (tree / "svc/Dockerfile").write_text(PIP)
+    assert invoke("migrate", "svc").exit_code == 0
+    assert (tree / "svc/Dockerfile").read_text() == diffed  # the piped diff is exactly the migration
 
 
-def test_error_exit_2_names_file_and_line_and_other_files_still_processed(tree):
-    result = invoke("migrate", "--check", str(tree))
+def test_revert_diff_keeps_stdout_for_the_diff(tree):
+    assert invoke("migrate", "svc").exit_code == 0
+    result = invoke("revert", "--diff", "svc")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("--- a/svc/Dockerfile\n") and "+RUN pip install -r /app/requirements.txt\n" \
+        in result.stdout
+    assert result.stderr == ("svc/Dockerfile: would revert 1 stanza\n"
+                             "1 file would be reverted (1 stanza), 0 unchanged, 0 stanzas skipped, 0 errors\n")
+
+
+def test_error_names_file_and_line_once_and_other_files_still_processed(tree):
+    result = invoke("migrate", "--check", ".")
     assert result.exit_code == 2
-    assert "broken/Dockerfile: error:" in result.output and "Dockerfile:3:" in result.output
-    assert "does not exist" in result.output
-    assert "svc/Dockerfile: would convert 1 stanza" in result.output
-    assert "node_modules" not in result.output  # skipped folder
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("broken/Dockerfile:3: error: lock file broken/pylock.toml does not exist; create it "
+                               "with `dockerlock lock broken/Dockerfile`")
+    assert not lines[0].startswith("broken/Dockerfile: error: broken/Dockerfile")  # one location prefix
+    assert "does not exist" in lines[0]
+    assert lines[1:] == ["svc/Dockerfile: would convert 1 stanza",
+                         "1 file would be converted (1 stanza), 0 unchanged, 0 stanzas skipped, 1 error"]
     assert (tree / "broken/Dockerfile").read_text() == PIP
 
 
-def test_json_format(tree):
-    import json
+@pytest.mark.parametrize("command", ["migrate", "revert"])
+def test_missing_file_message_names_it_once(tree, command):
+    result = invoke(command, "nonexist")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    noun = {"migrate": "converted", "revert": "reverted"}[command]
+    assert result.stderr == (f"nonexist: error: no such file\n"
+                             f"0 files {noun} (0 stanzas), 0 unchanged, 0 stanzas skipped, 1 error\n")
 
-    result = invoke("migrate", "--check", "--format", "json", str(tree / "svc"))
-    data = json.loads(result.output)
+
+def test_check_missing_file_is_a_finding_on_stdout(tree):
+    result = invoke("check", "nonexist")
+    assert result.exit_code == 2
+    assert result.stdout == "nonexist: error DLK001: no such file\n1 file(s) checked: 1 error(s), 0 warning(s)\n"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("args", [("check",), ("migrate",), ("migrate", "--check"), ("revert", "--diff")])
+def test_no_dockerfile_found_fails_the_run(tree, args):
+    """A CI gate pointed at the wrong folder must not pass."""
+    (tree / "also-empty").mkdir()
+    result = invoke(*args, "empty", "also-empty")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: no Dockerfiles found under empty, also-empty\n"
+
+
+def test_machine_formats_print_their_document_even_when_no_dockerfile_is_found(tree):
+    result = invoke("migrate", "--check", "--format", "json", "empty")
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["files"] == [] and document["exit_code"] == 2
+    assert result.stderr == "error: no Dockerfiles found under empty\n"
+    sarif = json.loads(invoke("check", "--format", "sarif", "empty").stdout)
+    assert sarif["runs"][0]["invocations"] == [{"executionSuccessful": False, "exitCode": 2}]
+    github = invoke("check", "--format", "github", "empty")
+    assert github.stdout == "::error title=dockerlock::no Dockerfiles found under empty\n"
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_machine_formats_alone_on_stdout(tree, fmt):
+    result = invoke("migrate", "--diff", "--format", fmt, "svc")
+    assert result.exit_code == 1
+    json.loads(result.stdout)  # the whole of stdout is one document
+    assert result.stderr == ""
+
+
+def test_json_format(tree):
+    result = invoke("migrate", "--check", "--format", "json", "svc")
+    data = json.loads(result.stdout)
     assert data["exit_code"] == 1 and data["files"][0]["status"] == "would change"
     assert data["files"][0]["findings"][0]["code"] == "DLK101"
 
 
 def test_revert_cli_round_trip(tree):
     original = (tree / "svc/Dockerfile").read_bytes()
-    assert invoke("migrate", str(tree / "svc")).exit_code == 0
-    result = invoke("revert", str(tree / "svc"))
-    assert result.exit_code == 0 and "reverted 1 stanza" in result.output
+    assert invoke("migrate", "svc").exit_code == 0
+    result = invoke("revert", "svc")
+    assert result.exit_code == 0 and "svc/Dockerfile: reverted 1 stanza\n" in result.stderr
     assert (tree / "svc/Dockerfile").read_bytes() == original
 
 
 def test_revert_refuses_edited_region_unless_forced(tree):
-    invoke("migrate", str(tree / "svc"))
+    invoke("migrate", "svc")
     path = tree / "svc/Dockerfile"
     path.write_text(path.read_text().replace("--compile-bytecode", "--compile-bytecode --reinstall"))
     edited = path.read_bytes()
-    result = invoke("revert", str(tree / "svc"))
-    assert result.exit_code == 2 and "edited after migration" in result.output
+    result = invoke("revert", "svc")
+    assert result.exit_code == 2 and "edited after migration" in result.stderr
+    assert result.stderr == ("svc/Dockerfile:2: error: migrated region (lines 3-5) was edited after migration; not "
+                             "reverted (use --force)\n"
+                             "0 files reverted (0 stanzas), 0 unchanged, 0 stanzas skipped, 1 error\n")
     assert path.read_bytes() == edited
-    forced = invoke("revert", "--force", str(tree / "svc"))
+    forced = invoke("revert", "--force", "svc")
     assert forced.exit_code == 0 and path.read_text() == PIP
 
 
-@pytest.mark.parametrize("command", ["migrate", "revert"])
+def test_diff_and_check_together_is_a_usage_error(tree):
+    result = invoke("migrate", "--diff", "--check", "svc")
+    assert result.exit_code == 2
+    assert result.stdout == "" and result.stderr == "error: --diff and --check cannot be combined\n"
+
+
+def test_bad_config_is_named_once_relative_to_where_the_user_stands(tree):
+    (tree / "pyproject.toml").write_text("[tool.dockerlock]\ncolour = true\n")
+    result = invoke("migrate", "svc")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("pyproject.toml: error: unknown key 'colour' in [tool.dockerlock] (known: ")
+
+
+# -- findings said once -----------------------------------------------------------------------------
+@pytest.fixture()
+def shared_lock(tree: Path) -> Path:
+    """Two Dockerfiles installing one lock that drifted from its requirements."""
+    write_tree(tree, {"api/Dockerfile": LOCKED, "api/Dockerfile.dev": LOCKED, "api/requirements.txt": "six==1.17.0\n",
+                      "api/pylock.toml": placeholder_lock()})
+    return tree
+
+
+def test_findings_about_a_shared_lock_print_once(shared_lock):
+    result = invoke("check", "api")
+    assert result.exit_code == 1
+    assert result.stdout == ("api/requirements.txt:1: error DLK221: six==1.17.0 is required but the lock has 1.16.0 "
+                             "(packages[0], line 5)\n"
+                             "2 file(s) checked: 1 error(s), 0 warning(s)\n")
+    data = json.loads(invoke("check", "--format", "json", "api").stdout)
+    assert [len(f["findings"]) for f in data["files"]] == [1, 0]  # kept where it was first reported
+
+
+def test_lock_paths_are_relative_to_where_the_user_stands(shared_lock, monkeypatch):
+    monkeypatch.chdir(shared_lock / "api")
+    here = invoke("check", "Dockerfile")
+    assert here.stdout.startswith("requirements.txt:1: error DLK221: ")
+    monkeypatch.chdir(shared_lock / "empty")
+    above = invoke("check", "../api/Dockerfile")
+    assert above.stdout.startswith("../api/requirements.txt:1: error DLK221: ")
+
+
+# -- check --strict ----------------------------------------------------------------------------------
+@pytest.fixture()
+def warning_only(tree: Path) -> Path:
+    """omi after migration: the unlocked pygraphviz install is a warning, nothing is an error."""
+    shutil.copytree(ROOT / "examples/omi", tree / "omi")
+    assert invoke("migrate", "-q", "omi").exit_code == 0
+    return tree
+
+
+WARNING = ("omi/backend/Dockerfile:23: warning DLK241: pip install git+https://github.com/pygraphviz/pygraphviz.git "
+           "installs into /opt/venv, which the lock filled: it bypasses the lock (add it to the "
+           "requirements and re-lock)\n")
+
+
+def test_check_strict_fails_on_warnings(warning_only):
+    plain = invoke("check", "omi")
+    assert plain.exit_code == 0 and plain.stdout == WARNING + "1 file(s) checked: 0 error(s), 1 warning(s)\n"
+    strict = invoke("check", "--strict", "omi")
+    assert strict.exit_code == 1 and strict.stdout == plain.stdout
+    quiet = invoke("check", "-q", "omi")
+    assert quiet.stdout == "1 file(s) checked: 0 error(s), 1 warning(s)\n"  # -q: only what fails the run
+    strict_quiet = invoke("check", "--strict", "-q", "omi")
+    assert strict_quiet.exit_code == 1 and strict_quiet.stdout == plain.stdout
+    data = json.loads(invoke("check", "--strict", "--format", "json", "omi").stdout)
+    assert data["exit_code"] == 1
+
+
+def test_check_strict_from_config_and_the_flag_overrides_it(warning_only):
+    (warning_only / "pyproject.toml").write_text("[tool.dockerlock]\nstrict = true\n")
+    assert invoke("check", "omi").exit_code == 1
+    assert invoke("check", "--no-strict", "omi").exit_code == 0
+    assert invoke("migrate", "--check", "omi").exit_code == 0  # strict is about check only
+    (warning_only / "pyproject.toml").write_text("[tool.dockerlock]\nstrict = \"yes\"\n")
+    bad = invoke("check", "omi")
+    assert bad.exit_code == 2 and "[tool.dockerlock] strict must be a boolean (true or false)" in bad.stderr
+
+
+# -- options -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["migrate", "revert", "check"])
 def test_help_lists_every_option(command):
     result = invoke(command, "--help")
     options = {"migrate": ["--diff", "--check", "--context", "--lock", "--no-lock-check", "--include-gpu",
                            "--uv-version", "--uv-digest", "--uv-source", "--no-record", "--format", "--color",
                            "--quiet", "--verbose", "--config"],
-               "revert": ["--diff", "--check", "--force", "--context", "--format", "--quiet", "--verbose"]}
+               "revert": ["--diff", "--check", "--force", "--context", "--format", "--quiet", "--verbose"],
+               "check": ["--strict", "--no-strict", "--context", "--format", "--quiet", "--config"]}
     for option in options[command]:
         assert option in result.output, option
 
 
 def test_version_is_fast_and_plain():
     out = subprocess.run([sys.executable, "-m", "dockerlock", "--version"], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.startswith("dockerlock ")
-
-
-def test_machine_formats_print_a_report_even_when_no_dockerfile_is_found(tmp_path):
-    import json
-
-    result = invoke("migrate", "--check", "--format", "json", str(tmp_path))
-    assert result.exit_code == 0 and json.loads(result.stdout)["files"] == []
+    assert out.returncode == 0 and out.stdout.startswith("dockerlock ") and out.stderr == ""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "dockerlock", "--version"], capture_output=True,
+                         text=True)
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines()[1:]}
+    assert not {"typer", "rich", "dockerlock.report", "dockerlock.runner"} & imported
 
 
 def test_flags_override_config_both_ways(tree):
     (tree / "pyproject.toml").write_text("[tool.dockerlock]\nrecord = false\n")
-    out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--diff", "--no-color", str(tree / "svc"))
-    assert "# dockerlock: migrated" not in out.output
-    out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--record", "--diff", "--no-color",
-                 str(tree / "svc"))
-    assert "# dockerlock: migrated pip -> uv" in out.output
+    out = invoke("migrate", "--config", "pyproject.toml", "--diff", "--no-color", "svc")
+    assert "# dockerlock: migrated" not in out.stdout
+    out = invoke("migrate", "--config", "pyproject.toml", "--record", "--diff", "--no-color", "svc")
+    assert "# dockerlock: migrated pip -> uv" in out.stdout

@@ -48,8 +48,8 @@ def register(app: typer.Typer) -> None:
                          uv_version=uv_version, uv_digest=uv_digest,
                          uv_source=uv_source.value if uv_source else None,
                          record=record, lock_check=False if no_lock_check else None, allow_drift=allow_drift)
-        code = _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides,
-                    migrate_dockerfile, "migrate", "migrated")
+        code = _run("migrate", paths, _mode(diff, check), fmt, color, quiet, verbose, config, overrides,
+                    migrate_dockerfile)
         raise typer.Exit(code)
 
     @app.command()
@@ -69,22 +69,35 @@ def register(app: typer.Typer) -> None:
         """Undo migrate: restore the pip stanza exactly (from the record), or synthesise it."""
         from dockerlock.rules.revert import revert_dockerfile
 
-        code = _run(paths, diff, check, fmt, color, quiet, verbose, config, dict(context=context),
-                    lambda df, ctx, s: revert_dockerfile(df, ctx, s, force=force), "revert", "reverted")
+        code = _run("revert", paths, _mode(diff, check), fmt, color, quiet, verbose, config, dict(context=context),
+                    lambda df, ctx, s: revert_dockerfile(df, ctx, s, force=force))
         raise typer.Exit(code)
 
     @app.command()
     def check(
         paths: Optional[list[Path]] = options.paths_arg(),
+        strict: Optional[bool] = typer.Option(None, "--strict/--no-strict", help="Fail (exit 1) on warnings too, "
+                                              "not only on errors; overrides strict in the config."),
         context: Optional[Path] = options.context_opt(),
         fmt: options.Format = options.format_opt(),
         color: Optional[bool] = options.color_opt(),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the summary."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the findings that fail the run, and "
+                                                                "the summary."),
         config: Optional[Path] = options.config_opt(),
     ) -> None:
         """Check locks and stanzas without changing anything; exit 1 on error-level findings."""
-        code = _check(paths, context, fmt, color, quiet, config)
+        from dockerlock.engine import check_dockerfile
+
+        code = _run("check", paths, "check", fmt, color, quiet, False, config, dict(context=context, strict=strict),
+                    check_dockerfile)
         raise typer.Exit(code)
+
+
+def _mode(diff: bool, check: bool) -> str:
+    """The one decision on what to do with a changed file; both flags at once is a usage error."""
+    if diff and check:
+        return "conflict"
+    return "diff" if diff else "check" if check else "write"
 
 
 def register_init(app: typer.Typer) -> None:
@@ -99,122 +112,58 @@ def register_init(app: typer.Typer) -> None:
         raise typer.Exit(run_init(path or Path(".")))
 
 
-def _check(paths, context, fmt, color, quiet, config) -> int:
-    from dockerlock.engine import check_dockerfile
-    from dockerlock.diagnostics import DockerlockError, Level
-    from dockerlock.report import outcome_findings, render_github, render_json, render_markdown, render_sarif
-    from dockerlock.runner import Mode, discover, process
+def _run(command: str, paths, mode_name: str, fmt, color, quiet, verbose, config, overrides, job) -> int:
+    """Flags -> settings, files -> runner, outcomes -> report -> one renderer; returns the exit code."""
+    from dockerlock.diagnostics import DockerlockError
+    from dockerlock.report import RENDERERS, Command, Mode, Report, View
+    from dockerlock.runner import discover, process
     from dockerlock.settings import find_pyproject, load_settings
 
     console, err = options.console(color), options.console(color, stderr=True)
+    if mode_name == "conflict":
+        options.print_error(err, "error: --diff and --check cannot be combined")
+        return 2
+    mode = Mode(mode_name)
     targets = list(paths) if paths else [Path(".")]
     try:
-        settings = load_settings(config or find_pyproject(targets[0])).override(context=context)
+        settings = load_settings(config or find_pyproject(targets[0])).override(**overrides)
     except DockerlockError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        options.print_error(err, options.error_text(exc, str(targets[0])))
         return 2
-    files = list(discover(targets, settings))
-    run = process(files, settings, Mode.CHECK, check_dockerfile)
-    findings = [f for o in run.outcomes for f in outcome_findings(o)]
-    errors = sum(f.level == Level.ERROR for f in findings)
-    code = 2 if any(o.status == "error" for o in run.outcomes) else (1 if errors else 0)
-    if fmt is Format.json:
-        print(render_json(run, Mode.CHECK, "check"))
-    elif fmt is Format.github:
-        out = render_github(run, Mode.CHECK, "check")
-        if out:
-            print(out)
-    elif fmt is Format.markdown:
-        print(render_markdown(run, Mode.CHECK, "check"))
-    elif fmt is Format.sarif:
-        from dockerlock.rules import all_codes
-
-        print(render_sarif(run, Mode.CHECK, "check", all_codes()))
-    else:
-        for f in findings:
-            if quiet and f.level != Level.ERROR:
-                continue
-            style = {"error": "red", "warning": "yellow", "note": "dim"}[f.level.value]
-            console.print(f"{f.location()}: {f.level.value} {f.code}: {f.message}", style=style, markup=False,
-                          highlight=False, soft_wrap=True)
-        warnings = sum(f.level == Level.WARNING for f in findings)
-        console.print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)",
-                      style="bold red" if errors else "bold", markup=False, highlight=False)
-    return code
-
-
-def _run(paths, diff, check, fmt, color, quiet, verbose, config, overrides, job, command: str, verb: str) -> int:
-    from dockerlock.diagnostics import DockerlockError
-    from dockerlock.report import exit_code, render_github, render_json, render_markdown, render_sarif, render_text
-    from dockerlock.runner import Mode, discover, process
-    from dockerlock.settings import find_pyproject, load_settings
-
-    console = options.console(color)
-    err = options.console(color, stderr=True)
-    if diff and check:
-        err.print("error: --diff and --check cannot be combined", style="red", markup=False, highlight=False)
-        return 2
-    mode = Mode.DIFF if diff else Mode.CHECK if check else Mode.WRITE
-    targets = list(paths) if paths else [Path(".")]
+    found = discover(targets, settings)
+    progress_cb, finish = _progress(err, len(found.files), quiet or fmt is not Format.text)
     try:
-        pyproject = config or find_pyproject(targets[0])
-        settings = load_settings(pyproject).override(**overrides)
-    except DockerlockError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
-        return 2
-    files = list(discover(targets, settings))
-    missing = [p for p in targets if not p.exists() and not p.is_symlink()]
-    if not files and not missing and fmt is Format.text:
-        err.print("no Dockerfiles found under " + ", ".join(map(str, targets)), style="yellow",
-                  markup=False, highlight=False)
-        return 0
-    progress_cb, finish = _progress(err, len(files), quiet or fmt is not Format.text)
-    try:
-        run = process(files, settings, mode, job, progress=progress_cb)
+        run = process(found.files, settings, mode, job, progress=progress_cb)
     except KeyboardInterrupt:
         finish()
-        err.print("interrupted: files already written are complete; the rest are untouched",
-                  style="red", markup=False, highlight=False)
+        options.print_error(err, "interrupted: files already written are complete; the rest are untouched")
         return 130
     finish()
-    if fmt is Format.text:
-        def echo(text: str, style: str | None) -> None:
-            if style == "diff":
-                _print_diff(console, text)
-            else:
-                console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
-        render_text(run, mode, verb, echo, show_diff=mode is Mode.DIFF, verbose=verbose, quiet=quiet)
-    elif fmt is Format.json:
-        print(render_json(run, mode, command))
-    elif fmt is Format.github:
-        out = render_github(run, mode, command)
-        if out:
-            print(out)
-    elif fmt is Format.markdown:
-        print(render_markdown(run, mode, command))
-    elif fmt is Format.sarif:
-        from dockerlock.rules import all_codes
-
-        print(render_sarif(run, mode, command, all_codes()))
-    return exit_code(run, mode)
+    report = Report(Command(command), mode, outcomes=run.outcomes + found.unsearchable,
+                    strict=settings.strict and command == "check", searched=tuple(map(str, targets)),
+                    notes=run.notes)
+    options.emit(RENDERERS[fmt.value](report, View(quiet=quiet, verbose=verbose)), console, err)
+    if fmt is Format.github:
+        _append_step_summary(report, err)
+    return report.exit_code
 
 
-def _print_diff(console, text: str) -> None:
-    if not console.is_terminal or console.no_color:
-        console.file.write(text)
-        console.file.flush()
+def _append_step_summary(report, err) -> None:
+    """In GitHub Actions, add the markdown report to the job's summary page (appended: other
+    steps write there too)."""
+    import os
+
+    from dockerlock.report.markdown import markdown
+
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary_file:
         return
-    for line in text.splitlines():
-        style = None
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        elif line.startswith("@@"):
-            style = "cyan"
-        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+    try:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(markdown(report) + "\n")
+    except OSError as exc:
+        options.print_error(err, f"{summary_file}: warning: cannot append the job summary "
+                                 f"({(exc.strerror or str(exc)).lower()})", style="yellow")
 
 
 def _progress(console, total: int, silent: bool):

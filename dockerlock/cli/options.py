@@ -73,3 +73,51 @@ def console(color: bool | None, stderr: bool = False):
     no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
     return Console(stderr=stderr, force_terminal=True if color else None, no_color=no_color,
                    color_system=None if no_color else "auto", highlight=False, soft_wrap=True)
+
+
+def print_error(err, text: str, style: str = "red") -> None:
+    """A message about the run (not a file's report) on standard error."""
+    err.print(text, style=style, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+def error_text(exc, given: str) -> str:
+    """``file:line: error: reason`` for an error that names a file (a configuration file, for
+    example), with the path shown the way the user named things; ``error: reason`` otherwise."""
+    from dockerlock.report.text import located
+
+    text = f"error: {exc.reason}" + (f" (hint: {exc.hint})" if exc.hint else "")
+    return located(exc.path, exc.line, given, text) if exc.path else text
+
+
+def emit(chunks, console, err) -> None:
+    """Print a renderer's output: each chunk on its stream, styled only where colour is on."""
+    from dockerlock.report import Stream
+
+    for chunk in chunks:
+        target = console if chunk.stream is Stream.OUT else err
+        if chunk.diff:
+            print_diff(target, chunk.text)
+        elif chunk.style and not target.no_color and target.is_terminal:
+            target.print(chunk.text, style=chunk.style, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        else:  # verbatim: a JSON or SARIF document must reach the pipe byte for byte
+            target.file.write(chunk.text + "\n")
+            target.file.flush()
+
+
+def print_diff(console, text: str) -> None:
+    """A unified diff: as is when piped or without colour, coloured per line on a terminal."""
+    if not console.is_terminal or console.no_color:
+        console.file.write(text)
+        console.file.flush()
+        return
+    for line in text.splitlines():
+        style = None
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        console.print(line, style=style, markup=False, highlight=False, emoji=False, soft_wrap=True)
