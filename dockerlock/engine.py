@@ -20,7 +20,7 @@ migrate, step by step:
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation, Level
@@ -89,47 +89,77 @@ def review(rc: RuleContext, rules=None) -> list[StanzaReview]:
 
 
 def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings) -> FileResult:
-    rc = RuleContext(df, context, settings)
-    reviews = review(rc)
-    result = FileResult(df.source.path, findings=[f for r in reviews for f in r.findings])
-    result.converted = sum(r.decision is Decision.CONVERTED for r in reviews)
-    result.deferred = sum(r.decision is Decision.DEFERRED for r in reviews)
-    result.refused = sum(r.decision in (Decision.REFUSED, Decision.BLOCKED) for r in reviews)
-    blocked = next((r for r in reviews if r.decision is Decision.BLOCKED), None)
+    reviews = review(RuleContext(df, context, settings))
+    blocked = _blocked(reviews)
+    if blocked is None and any(f.fix is not None for r in reviews for f in r.findings):
+        try:
+            text, reviews = _converge(df, context, settings, reviews)
+            blocked = _blocked(reviews)
+        except DockerlockError as exc:
+            return _counted(df, reviews, error=exc)
+        if blocked is None:
+            try:
+                new_text = finish_text(df, text, record=settings.record,
+                                       replan=lambda after: _proposes_fixes(after, context, settings))
+            except DockerlockError as exc:
+                return _counted(df, reviews, error=exc)
+            return _counted(df, reviews, new_text=new_text)
     if blocked is not None:
         decisive = blocked.decisive
         assert decisive is not None
         hint = decisive.hint if decisive.hint and decisive.hint not in decisive.message else None
-        result.error = DockerlockError(decisive.message, df.source.path, decisive.line, hint)
-        return result
-    fixes = [f.fix for f in result.findings if f.fix is not None]
-    if not fixes:
-        return result
-    try:
-        text = _apply_in_passes(df, context, settings, fixes)
-        result.new_text = finish_text(df, text, record=settings.record,
-                                      replan=lambda after: _proposes_fixes(after, context, settings))
-    except DockerlockError as exc:
-        result.error = exc
-        result.new_text = None
+        return _counted(df, reviews, error=DockerlockError(decisive.message, df.source.path, decisive.line, hint))
+    return _counted(df, reviews)
+
+
+def _blocked(reviews: list[StanzaReview]) -> StanzaReview | None:
+    return next((r for r in reviews if r.decision is Decision.BLOCKED), None)
+
+
+def _counted(df: Dockerfile, reviews: list[StanzaReview], *, new_text: str | None = None,
+             error: DockerlockError | None = None) -> FileResult:
+    result = FileResult(df.source.path, new_text=new_text, error=error,
+                        findings=[f for r in reviews for f in r.findings])
+    result.converted = sum(r.decision is Decision.CONVERTED for r in reviews)
+    result.deferred = sum(r.decision is Decision.DEFERRED for r in reviews)
+    result.refused = sum(r.decision in (Decision.REFUSED, Decision.BLOCKED) for r in reviews)
     return result
 
 
-def _apply_in_passes(df: Dockerfile, context: BuildContext, settings: Settings, fixes) -> str:
-    text = df.source.text
+def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
+              reviews: list[StanzaReview]) -> tuple[str, list[StanzaReview]]:
+    """Apply fixes pass after pass until a review of the result proposes none (ruff's loop).
+
+    A fix that overlaps another waits for the next pass; a stanza refused in one pass may be
+    convertible in the next (once a sibling no longer reads the same requirements COPY). Each
+    stanza's latest review is kept, its findings placed on the stanza's line in the input.
+    """
+    final = list(reviews)
+    slots = list(range(len(reviews)))  # which stanza of the input each pending review is about
+    pending = reviews
     current = df
+    text = df.source.text
     for _ in range(MAX_PASSES):
-        taken, skipped = select_fixes(fixes)
-        text = apply_edits(current.source.text, [e for fix in taken for e in fix.edits])
-        if not skipped:
-            return text
-        current = _reparse(df, text)
-        fixes = [f.fix for r in review(RuleContext(current, context, settings)) for f in r.findings
-                 if f.fix is not None]
+        fixes = [f.fix for r in pending for f in r.findings if f.fix is not None]
         if not fixes:
-            return text
-    raise InvariantViolation("refusing to write: the rewrites of this file keep overlapping. This is a "
-                             "dockerlock bug; please report it with the file.", df.source.path)
+            return text, final
+        taken, _waiting = select_fixes(fixes)
+        text = apply_edits(current.source.text, [e for fix in taken for e in fix.edits])
+        current = _reparse(df, text)
+        left = [slot for slot, r in zip(slots, pending) if not any(f.fix in taken for f in r.findings)]
+        pending = review(RuleContext(current, context, settings))
+        if len(pending) != len(left):
+            raise InvariantViolation("refusing to write: a rewrite changed which pip steps the file has. This is "
+                                     "a dockerlock bug; please report it with the file.", df.source.path)
+        for slot, again in zip(left, pending):
+            line = final[slot].stanza.line
+            final[slot] = StanzaReview(final[slot].stanza, tuple(replace(f, line=line) for f in again.findings),
+                                       again.decision)
+        slots = left
+    if any(f.fix is not None for r in pending for f in r.findings):
+        raise InvariantViolation("refusing to write: the rewrites of this file do not settle. This is a "
+                                 "dockerlock bug; please report it with the file.", df.source.path)
+    return text, final
 
 
 def _proposes_fixes(df: Dockerfile, context: BuildContext, settings: Settings) -> bool:
