@@ -108,5 +108,5 @@ def _records(df: Dockerfile, groups: list[list[Edit]]) -> list[Edit]:
         local = [Edit(Span(e.span.start - span.start, e.span.end - span.start), e.text) for e in group]
         original = text[span.start:span.end]
         migrated = apply_edits(original, local)
-        out.append(Edit.insert(span.start, make_record_line(original, migrated, df.source.eol)))
+        out.append(Edit.insert(span.start, make_record_line(original, migrated, df.source.eol, text[span.end:])))
     return out

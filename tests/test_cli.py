@@ -113,7 +113,7 @@ def test_machine_formats_print_a_report_even_when_no_dockerfile_is_found(tmp_pat
 def test_flags_override_config_both_ways(tree):
     (tree / "pyproject.toml").write_text("[tool.dockerlock]\nrecord = false\n")
     out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--diff", "--no-color", str(tree / "svc"))
-    assert "# dockerlock: migrated" not in out.output
+    assert "# dockerlock: replaced" not in out.output
     out = invoke("migrate", "--config", str(tree / "pyproject.toml"), "--record", "--diff", "--no-color",
                  str(tree / "svc"))
-    assert "# dockerlock: migrated pip -> uv" in out.output
+    assert "# dockerlock: replaced `" in out.output
