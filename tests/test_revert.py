@@ -12,7 +12,7 @@ from migrate_helpers import migrated, placeholder_lock, write_tree
 from dockerlock.context import BuildContext
 from dockerlock.model import Dockerfile
 from dockerlock.record import digest
-from dockerlock.rules.revert import revert_dockerfile
+from dockerlock.rules.revert import revert_dockerfile, revert_failure
 from dockerlock.settings import Settings
 
 
@@ -324,3 +324,44 @@ def test_cli_refuses_a_tampered_record_with_exit_2_and_writes_nothing(tmp_path):
     result = CliRunner().invoke(app, ["revert", str(tmp_path / "svc")], catch_exceptions=False)
     assert result.exit_code == 0 and "synthesised" in result.output
     assert path.read_text() == APP.replace("--no-cache-dir -r", "--no-cache-dir --upgrade -r")
+
+
+# -- migrate only writes what revert can undo (issue 14 point 6) -----------------------------------
+def test_revert_failure_is_none_for_a_real_migration():
+    before = Dockerfile.from_text(APP, "Dockerfile")
+    assert revert_failure(before, Dockerfile.from_text(migrated_app(), "Dockerfile")) is None
+
+
+def test_revert_failure_names_what_would_go_wrong():
+    before = Dockerfile.from_text(APP, "Dockerfile")
+    other = migrated_app(APP.replace("--no-cache-dir ", ""))
+    assert revert_failure(before, Dockerfile.from_text(other, "Dockerfile")) == \
+        "the reverted text would differ from the original"
+    damaged = Dockerfile.from_text(with_data(migrated_app(), "eNpz"), "Dockerfile")
+    assert revert_failure(before, damaged).startswith("damaged dockerlock record: its data (d=)")
+
+
+def test_second_migration_keeps_the_first_record_and_both_revert():
+    stage = "FROM python:3.11-slim AS test\nCOPY requirements.txt /srv/requirements.txt\n" \
+            "RUN pip install -r /srv/requirements.txt\n"
+    first = migrated_app()
+    before = first + stage
+    after = migrated(before, FILES, Settings())  # the engine checked only the new record
+    assert after.count("# dockerlock: replaced") == 2 and after.startswith(first)
+    assert revert_failure(Dockerfile.from_text(before, "Dockerfile"), Dockerfile.from_text(after, "Dockerfile")) \
+        is None
+    assert revert(after, FILES).new_text == APP + stage
+
+
+def test_migrate_refuses_to_write_a_record_revert_would_not_undo(monkeypatch):
+    import dockerlock.engine as engine
+    from migrate_helpers import run_migrate
+
+    real = engine.make_record_line
+    monkeypatch.setattr(engine, "make_record_line", lambda original, *rest: real(original + "# lost\n", *rest))
+    result = run_migrate(APP, FILES, Settings())
+    assert result.new_text is None
+    assert str(result.error) == ("Dockerfile: refusing to write: `dockerlock revert` would not restore the original "
+                                 "(the reverted text would differ from the original). This is a dockerlock bug; "
+                                 "please report it with the file.")
+    assert run_migrate(APP, FILES, Settings(record=False)).error is None  # without records there is nothing to undo

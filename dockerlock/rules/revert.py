@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.diagnostics import DockerlockError, Finding, Level
-from dockerlock.edits import Edit
+from dockerlock.edits import Edit, apply_edits, verify_untouched
 from dockerlock.engine import FileResult, finish
 from dockerlock.facts import Command, copy_provides, run_commands, split_copy
 from dockerlock.model import Dockerfile, Instruction
@@ -80,10 +80,14 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
         stuck = next((r for r in restores if r.region is None or not r.region.intact), None)
         if stuck is not None:
             return f"the record on line {stuck.record.line} would not find its region ({stuck.why or 'edited'})"
-        text = finish(after, [_edits(after.source, r) for r in restores], record=False)
+        edits = [e for r in restores for e in _edits(after.source, r)]
+        if apply_edits(after.source.text, edits) != before.source.text:
+            return "the reverted text would differ from the original"
+        # what revert's finish() would check, on the text it would parse: ``before`` itself
+        verify_untouched(after, before, edits)
     except DockerlockError as exc:
         return exc.reason
-    return None if text == before.source.text else "the reverted text would differ from the original"
+    return None
 
 
 def _line_texts(src: Source) -> list[str]:
