@@ -54,10 +54,11 @@ _HEADER = re.compile(r"eol=(?P<eol>lf|crlf) last=(?P<last>[0-9a-f]{12}) "
 
 # What makes a line *meant* to be a record (so that damage to it is reported, not ignored).
 # Three marks in different parts of the line, so that one damaged character cannot hide
-# a record: the v2 opening words, the "[v<N> <field>=" block opening, the "d=...]" ending;
-# plus "#" or the word "dockerlock". A user comment such as "# dockerlock: migrated pip ->
-# uv; the api image was done by hand" has none of the first three and stays a comment.
-_MARKS = re.compile(r"^[ \t]*# dockerlock: replaced\b|\[v\d+ [a-z]=|\bd=[A-Za-z0-9_-]*\][ \t]*$")
+# a record: the v2 opening words up to the backtick, the "[v<N> <field>=" block opening, the
+# "d=...]" ending; plus "#" or the word "dockerlock". User comments such as "# dockerlock:
+# migrated pip -> uv; the api image was done by hand" or "# dockerlock: replaced the base
+# image by hand" have none of the first three and stay comments.
+_MARKS = re.compile(r"^[ \t]*# dockerlock: replaced `|\[v\d+ [a-z]=|\bd=[A-Za-z0-9_-]*\][ \t]*$")
 
 
 class DamagedRecord(DockerlockError):

@@ -103,6 +103,7 @@ def test_describe(original, words):
 @pytest.mark.parametrize("text", [
     "# dockerlock: migrated pip -> uv; the api image was done by hand",
     "# dockerlock: migrated by hand last year, see the wiki",
+    "# dockerlock: replaced the base image by hand",
     "# dockerlock: ignore=DLK101",
     "# see [v1 of the api]",
     "RUN echo d=1",
@@ -286,7 +287,7 @@ def _base(name: str, eol: str = "\n", indent: str = "", at_end: bool = False) ->
     head = HEAD.replace("\n", eol)
     line = indent + make_record_line(original, migrated, eol, following)[:-len(eol)]
     return Base(name, head, line, eol, migrated + following, head + original + following,
-                len(indent) + len("# dockerlock: replaced"), ("n", "h", "c", "d"))
+                len(indent) + len(PREFIX), ("n", "h", "c", "d"))
 
 
 def _v1_base() -> Base:
