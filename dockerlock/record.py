@@ -40,12 +40,18 @@ from dockerlock.source import MAX_BYTES
 
 PREFIX = "# dockerlock: replaced `"
 SUFFIX = "`; `dockerlock revert` restores it"
+# A region that only added lines (nothing was there before) or only removed some (nothing
+# is there now) says so instead: "replaced `...`" would be untrue.
+ADDED = "# dockerlock: added the lines below; `dockerlock revert` removes them"
+REMOVED = "# dockerlock: removed `"
 MAX_ORIGINAL = MAX_BYTES  # a region's original is never larger than the file it came from
 MAX_WHAT = 80  # at most this many characters of the original are quoted in the words
 
 _B64 = r"[A-Za-z0-9_-]+"
-_RECORD_V2 = re.compile(r"(?P<indent>[ \t]*)# dockerlock: replaced `(?P<what>.*)`; `dockerlock revert` restores it "
-                        r"\[v2 n=(?P<n>[1-9][0-9]{0,5}) h=(?P<h>[0-9a-f]{16}) c=(?P<c>[0-9a-f]{16}) "
+_RECORD_V2 = re.compile(r"(?P<indent>[ \t]*)(?:# dockerlock: (?P<verb>replaced|removed) `(?P<what>.*)`; "
+                        r"`dockerlock revert` restores it|(?P<added># dockerlock: added the lines below; "
+                        r"`dockerlock revert` removes them)) "
+                        r"\[v2 n=(?P<n>0|[1-9][0-9]{0,5}) h=(?P<h>[0-9a-f]{16}) c=(?P<c>[0-9a-f]{16}) "
                         rf"d=(?P<d>{_B64})\][ \t]*")
 _RECORD_V1 = re.compile(r"(?P<indent>[ \t]*)# dockerlock: migrated pip -> uv;[^\[]*"
                         rf"\[v1 n=(?P<n>[1-9][0-9]{{0,5}}) h=(?P<h>[0-9a-f]{{12}}) d=(?P<d>{_B64})\][ \t]*")
@@ -54,11 +60,12 @@ _HEADER = re.compile(r"eol=(?P<eol>lf|crlf) last=(?P<last>[0-9a-f]{12}) "
 
 # What makes a line *meant* to be a record (so that damage to it is reported, not ignored).
 # Three marks in different parts of the line, so that one damaged character cannot hide
-# a record: the v2 opening words up to the backtick, the "[v<N> <field>=" block opening, the
+# a record: the v2 opening words (up to the backtick), the "[v<N> <field>=" block opening, the
 # "d=...]" ending; plus "#" or the word "dockerlock". User comments such as "# dockerlock:
 # migrated pip -> uv; the api image was done by hand" or "# dockerlock: replaced the base
 # image by hand" have none of the first three and stay comments.
-_MARKS = re.compile(r"^[ \t]*# dockerlock: replaced `|\[v\d+ [a-z]=|\bd=[A-Za-z0-9_-]*\][ \t]*$")
+_MARKS = re.compile(r"^[ \t]*# dockerlock: (?:replaced `|removed `|added the lines below;)|\[v\d+ [a-z]=|"
+                    r"\bd=[A-Za-z0-9_-]*\][ \t]*$")
 
 
 class DamagedRecord(DockerlockError):
@@ -168,17 +175,24 @@ def _encode(data: str) -> str:
     return base64.urlsafe_b64encode(zlib.compress(data.encode("utf-8"), 9)).decode("ascii").rstrip("=")
 
 
+def words(original: str, lines: int) -> str:
+    """The readable part of a v2 record whose region of ``lines`` lines replaced ``original``."""
+    if not original:
+        return ADDED
+    return f"{REMOVED if lines == 0 else PREFIX}{describe(original)}{SUFFIX}"
+
+
 def make_record_line(original: str, migrated: str, eol: str, following: str) -> str:
     """The v2 record for a region: ``original`` became ``migrated``; ``following`` is the
     file's text after the region (whole lines), ``eol`` the line ending to write."""
-    if not original or not migrated:
-        raise ValueError("a record covers a non-empty region that replaced non-empty text")
+    if not original and not migrated:
+        raise ValueError("a region that changed nothing has no record")
     migrated_lines = split_lines(migrated)
     anchor, at_end = _next_anchor(following)
     header = (f"eol={'crlf' if eol == chr(13) + chr(10) else 'lf'} last={_lines_digest(migrated_lines[-1:])} "
               f"next={len(anchor)}:{_lines_digest(anchor)}{':end' if at_end else ''}\n")
     payload = header + original
-    return (f"{PREFIX}{describe(original)}{SUFFIX} [v2 n={len(migrated_lines)} h={region_digest(migrated)} "
+    return (f"{words(original, len(migrated_lines))} [v2 n={len(migrated_lines)} h={region_digest(migrated)} "
             f"c={_sha(payload, 16)} d={_encode(payload)}]{eol}")
 
 
@@ -234,11 +248,6 @@ def parse_record(text: str, line: int, path: str | None = None) -> Record | None
     raise _damaged("the line does not match the record format (v2 or v1)", path, line)
 
 
-def _check_original(original: str, path: str | None, line: int) -> None:
-    if not original:
-        raise _damaged("it restores no text", path, line)
-
-
 def _parse_v2(m: re.Match, line: int, path: str | None) -> Record:
     payload = _decode(m["d"], path, line)
     if _sha(payload, 16) != m["c"]:
@@ -247,8 +256,9 @@ def _parse_v2(m: re.Match, line: int, path: str | None) -> Record:
     if header is None:
         raise _damaged("its data (d=) has no valid header", path, line)
     original = payload[header.end():]
-    _check_original(original, path, line)
-    if describe(original) != m["what"]:
+    if not original and m["n"] == "0":
+        raise _damaged("it covers no lines and restores no text", path, line)
+    if m.string[m.end("indent"):m.string.rindex(" [v2 n=")] != words(original, int(m["n"])):
         raise _damaged("its words no longer say what it restores (the quoted line was edited)", path, line)
     return Record(line=line, version=2, lines=int(m["n"]), region_digest=m["h"], original=original,
                   eol="\r\n" if header["eol"] == "crlf" else "\n", last_line=header["last"],
@@ -257,7 +267,8 @@ def _parse_v2(m: re.Match, line: int, path: str | None) -> Record:
 
 def _parse_v1(m: re.Match, line: int, path: str | None) -> Record:
     original = _decode(m["d"], path, line)
-    _check_original(original, path, line)
+    if not original:  # v1 regions always replaced text: empty data is damage, not a deletion
+        raise _damaged("it restores no text", path, line)
     return Record(line=line, version=1, lines=int(m["n"]), region_digest=m["h"], original=original)
 
 
@@ -318,7 +329,8 @@ def _edited_extent(record: Record, after: Sequence[str]) -> int:
     """
     n = record.lines
     by_next = _first_next(record, after)
-    by_last = next((i + 1 for i, line in enumerate(after) if _lines_digest([line]) == record.last_line), None)
+    by_last = next((i + 1 for i, line in enumerate(after) if _lines_digest([line]) == record.last_line), None) \
+        if n else None
     if by_next is None:
         raise Unlocatable("the lines that followed the region were changed too, so its end cannot be found")
     if by_last is not None:
@@ -355,6 +367,6 @@ def restored_text(record: Record, region: Region, eol: str, followed: bool) -> s
     text = record.original
     if region.converted:
         text = re.sub(r"\r?\n", lambda _m: eol, text)
-    if followed and not text.endswith("\n"):
+    if followed and text and not text.endswith("\n"):
         text += eol
     return text

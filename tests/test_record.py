@@ -134,10 +134,10 @@ def _v2_with(**changes: str) -> str:
     return line
 
 
-def _v2_payload(payload: str) -> str:
+def _v2_payload(payload: str, **changes: str) -> str:
     """A v2 line around an arbitrary payload, with a checksum that matches it."""
     data = base64.urlsafe_b64encode(zlib.compress(payload.encode(), 9)).decode().rstrip("=")
-    return _v2_with(c=hashlib.sha256(payload.encode()).hexdigest()[:16], d=data)
+    return _v2_with(c=hashlib.sha256(payload.encode()).hexdigest()[:16], d=data, **changes)
 
 
 D = fields(record_line())["d"]
@@ -158,11 +158,12 @@ GOOD_HEADER = "eol=lf last=0123456789ab next=1:0123456789ab\n"
     (_v2_with(d=_b64(RAW + b"\0")), "its data (d=) has extra bytes after the compressed stream"),
     (_v2_with(d=D[:8] + ("B" if D[8] == "A" else "A") + D[9:]), None),  # any failure, as long as it is one
     (_v2_with(d=""), "the line does not match the record format (v2 or v1)"),
-    (_v2_with(n="0"), "the line does not match the record format (v2 or v1)"),
+    (_v2_with(n="0"), "its words no longer say what it restores"),  # n=0 is a removal, and says so
     (_v2_with(n="03"), "the line does not match the record format (v2 or v1)"),
     (_v2_with(h="0" * 15), "the line does not match the record format (v2 or v1)"),
     (_v2_with(c="0" * 16), "its checksum (c=) does not match its data"),
-    (_v2_payload(GOOD_HEADER), "it restores no text"),
+    (_v2_payload(GOOD_HEADER), "its words no longer say what it restores"),  # an addition, and says so
+    (_v2_payload(GOOD_HEADER, n="0"), "it covers no lines and restores no text"),
     (_v2_payload("eol=lf\n" + ORIGINAL), "its data (d=) has no valid header"),
     (_v2_payload(GOOD_HEADER + "RUN rm -rf /\n"), "its words no longer say what it restores"),
     (record_line().replace("/opt/venv/bin/pip", "/opt/venv/bin/pip3", 1).rstrip("\n"),
@@ -183,6 +184,21 @@ def test_damaged_record_is_refused_with_its_reason(line, reason):
     if reason is not None:
         assert reason in err.reason
     assert "restore this line from version control" in err.hint
+
+
+def test_a_region_that_only_added_or_only_removed_lines_says_so():
+    added = parse_record(make_record_line("", MIGRATED, "\n", FOLLOWING).rstrip("\n"), 1)
+    assert added.original == "" and added.lines == 3
+    assert make_record_line("", MIGRATED, "\n", FOLLOWING).startswith(
+        "# dockerlock: added the lines below; `dockerlock revert` removes them [v2 n=3 h=")
+    line = make_record_line(ORIGINAL, "", "\n", FOLLOWING)
+    assert line.startswith("# dockerlock: removed `RUN /opt/venv/bin/pip install -r /tmp/requirements.txt`; "
+                           "`dockerlock revert` restores it [v2 n=0 h=")
+    removed = parse_record(line.rstrip("\n"), 1)
+    assert (removed.original, removed.lines) == (ORIGINAL, 0)
+    assert locate(removed, AFTER, "\n").intact
+    with pytest.raises(ValueError):
+        make_record_line("", "", "\n", FOLLOWING)
 
 
 def test_v1_records_are_still_read():
@@ -265,6 +281,8 @@ def test_prefix_constant_is_what_records_start_with():
 # the exact original or refuses (an error, nothing written). Never an exit 0 that ignores the
 # record or restores something else.
 HEAD = "FROM python:3.11-slim\nRUN python -m venv /opt/venv\n"
+# the shortest start of each kind of v2 line that still marks it as a record
+OPENINGS = (PREFIX, "# dockerlock: removed `", "# dockerlock: added the lines below;")
 
 
 @dataclass(frozen=True)
@@ -279,15 +297,17 @@ class Base:
     fields: tuple[str, ...]
 
 
-def _base(name: str, eol: str = "\n", indent: str = "", at_end: bool = False) -> Base:
-    original, migrated, following = (ORIGINAL, MIGRATED, "" if at_end else FOLLOWING)
+def _base(name: str, eol: str = "\n", indent: str = "", at_end: bool = False, original: str = ORIGINAL,
+          migrated: str = MIGRATED) -> Base:
+    following = "" if at_end else FOLLOWING
     if at_end:  # the region ends the file, with no final line ending
         original, migrated = original.rstrip("\n"), migrated.rstrip("\n")
     original, migrated, following = (t.replace("\n", eol) for t in (original, migrated, following))
     head = HEAD.replace("\n", eol)
     line = indent + make_record_line(original, migrated, eol, following)[:-len(eol)]
+    opening = next(o for o in OPENINGS if line.lstrip().startswith(o))
     return Base(name, head, line, eol, migrated + following, head + original + following,
-                len(indent) + len(PREFIX), ("n", "h", "c", "d"))
+                len(indent) + len(opening), ("n", "h", "c", "d"))
 
 
 def _v1_base() -> Base:
@@ -296,7 +316,8 @@ def _v1_base() -> Base:
                 line.index("[v1 ") + len("[v1 n="), ("n", "h", "d"))
 
 
-BASES = (_base("lf"), _base("crlf", "\r\n"), _base("indented", indent="  "), _base("end", at_end=True), _v1_base())
+BASES = (_base("lf"), _base("crlf", "\r\n"), _base("indented", indent="  "), _base("end", at_end=True),
+         _base("added", original=""), _base("removed", migrated=""), _v1_base())
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -365,3 +386,15 @@ def test_tampered_record_restores_exactly_or_refuses(case, force):
     note(f"{base.name}: {line!r}")
     out = revert_or_refuse(base.before + line + base.eol + base.after, force)
     assert out is None or out == base.original
+
+
+def test_the_example_in_docs_record_md_is_a_valid_record_that_decodes_as_shown():
+    doc = (Path(__file__).parent.parent / "docs/record.md").read_text()
+    line = re.search(r"^# dockerlock: replaced .*$", doc, re.M).group(0)
+    assert line in (Path(__file__).parent.parent / "docs/walkthrough.md").read_text()  # the CLI's own output
+    record = parse_record(line, 1)
+    assert record.version == 2 and record.lines == 3
+    shown = re.search(r"prints the header line, then the original:\n\n```dockerfile\n(.*?)```", doc, re.S).group(1)
+    data = fields(line)["d"]
+    assert zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))).decode() == shown
+    assert shown.split("\n", 1)[1] == record.original

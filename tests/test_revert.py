@@ -11,7 +11,7 @@ from pathlib import Path
 from migrate_helpers import migrated, placeholder_lock, write_tree
 from dockerlock.context import BuildContext
 from dockerlock.model import Dockerfile
-from dockerlock.record import digest
+from dockerlock.record import digest, make_record_line
 from dockerlock.rules.revert import revert_dockerfile, revert_failure
 from dockerlock.settings import Settings
 
@@ -253,6 +253,17 @@ def test_force_finds_an_upper_region_whose_neighbour_is_another_record():
     edited = out.replace("-r /a/pylock.toml --system", "-r /a/pylock.toml --system --reinstall")
     assert edited != out
     assert revert(edited, files, force=True).new_text == text
+
+
+def test_records_of_pure_additions_and_removals_revert():
+    """Regions that only added lines (the original is empty) or only removed some (n=0)."""
+    head, tail = "FROM python:3.11-slim\n", "COPY . /app\n"
+    added = UV_COPY + LOCK_COPY
+    text = head + make_record_line("", added, "\n", tail) + added + tail
+    assert revert(text, {}).new_text == head + tail
+    removed = "RUN pip install -r /tmp/requirements.txt\n"
+    text = head + make_record_line(removed, "", "\n", tail) + tail
+    assert revert(text, {}).new_text == head + removed + tail
 
 
 def test_crlf_conversion_restores_in_the_current_line_endings():
