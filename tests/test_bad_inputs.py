@@ -446,7 +446,8 @@ def test_damaged_record_comment_refused_by_revert(project):
     damaged = migrated.replace(" d=", " d=!!not-base64!!", 1)
     path.write_text(damaged)
     result = invoke("revert", path)
-    assert_refused(result, path, damaged.encode(), "damaged dockerlock record comment")
+    assert_refused(result, path, damaged.encode(),
+                   "damaged dockerlock record: the line does not match the record format (v2 or v1)")
     assert "Dockerfile:2" in result.output
 
 

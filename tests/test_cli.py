@@ -281,6 +281,6 @@ def test_version_is_fast_and_plain():
 def test_flags_override_config_both_ways(tree):
     (tree / "pyproject.toml").write_text("[tool.dockerlock]\nrecord = false\n")
     out = invoke("migrate", "--config", "pyproject.toml", "--diff", "--no-color", "svc")
-    assert "# dockerlock: migrated" not in out.stdout
+    assert "# dockerlock: replaced" not in out.stdout
     out = invoke("migrate", "--config", "pyproject.toml", "--record", "--diff", "--no-color", "svc")
-    assert "# dockerlock: migrated pip -> uv" in out.stdout
+    assert "# dockerlock: replaced `" in out.stdout

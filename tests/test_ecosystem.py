@@ -365,14 +365,14 @@ def test_flags_override_config(svc):
     from_config = invoke("migrate", "--diff", "svc")
     assert "+COPY --from=ghcr.io/astral-sh/uv:0.12.0 /uv /uvx /bin/" in from_config.stdout
     assert "uv pip install -r /app/pylock.prod.toml --system" in from_config.stdout
-    assert "# dockerlock: migrated" not in from_config.stdout
+    assert "# dockerlock: replaced" not in from_config.stdout
     flagged = invoke("migrate", "--diff", "--uv-version", UV, "--lock", "pylock.toml", "svc")
     assert f"uv:{UV} /uv" in flagged.stdout and "0.12.0" not in flagged.stdout
     assert "uv pip install -r /app/pylock.toml --system" in flagged.stdout
     config(svc, 'record = true\nuv-source = "pip"\n')
-    assert "# dockerlock: migrated" in invoke("migrate", "--diff", "svc").stdout
+    assert "# dockerlock: replaced `" in invoke("migrate", "--diff", "svc").stdout
     no_record = invoke("migrate", "--diff", "--no-record", "--uv-source", "image", "svc").stdout
-    assert "# dockerlock: migrated" not in no_record and "COPY --from=ghcr.io/astral-sh/uv" in no_record
+    assert "# dockerlock: replaced" not in no_record and "COPY --from=ghcr.io/astral-sh/uv" in no_record
 
 
 def test_config_context_and_gpu_and_globs(svc):

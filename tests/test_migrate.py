@@ -351,7 +351,8 @@ def test_record_round_trip_and_idempotence():
     result = run_migrate(text, ROOT_FILES, Settings())
     out = result.new_text
     first = out.splitlines()[2]
-    assert first.startswith("# dockerlock: migrated pip -> uv; `dockerlock revert` restores it [v1 n=3 h=")
+    assert first.startswith("# dockerlock: replaced `RUN /opt/venv/bin/pip install -r /tmp/requirements.txt`; "
+                            "`dockerlock revert` restores it [v2 n=3 h=")
     assert run_migrate(out, ROOT_FILES, Settings()).new_text is None
 
 

@@ -108,7 +108,7 @@ def check_never_raises(data: bytes, ctx: BuildContext, path: str = "Dockerfile")
 
 
 MAY_CHANGE = ("RUN", "COPY", "ADD")  # the pip RUN, the requirements COPY/ADD, and what migrate inserts
-RECORD = "# dockerlock: migrated pip -> uv; "
+RECORD = "# dockerlock: replaced `"
 
 
 def _items(text: str) -> list[tuple[str, bool, str]]:

@@ -17,21 +17,24 @@ Fix safety
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 
 from dockerlock import shell
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, Finding, Level
-from dockerlock.edits import Edit, apply_edits
+from dockerlock.edits import Edit, apply_edits, verify_untouched
 from dockerlock.engine import FileResult, finish
 from dockerlock.facts.commands import Command, run_commands
 from dockerlock.facts.copies import copy_provides, split_copy, workdir_of
 from dockerlock.model import Dockerfile, Instruction
-from dockerlock.record import digest, parse_record
+from dockerlock.record import (Record, Region, Unlocatable, find_records, locate, looks_like_record,
+                               parse_record, restored_text, split_lines)
 from dockerlock.settings import UV_IMAGE, Settings
-from dockerlock.source import Span
+from dockerlock.source import Source, Span
 
 CODES = {
     "DLK301": "migrated stanza restored from its record",
@@ -45,83 +48,158 @@ def revert_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings,
                       force: bool = False) -> FileResult:
     result = FileResult(df.source.path)
     try:
-        groups = _recorded(df, result, force)
-        if groups is None:
-            groups = _synthesised(df, context, result)
+        records = find_records(_line_texts(df.source), df.source.path)
+        groups = _recorded(df, records, result, force) if records else _synthesised(df, context, result)
     except DockerlockError as exc:
         result.error = exc.with_path(df.source.path)
         return result
     if result.error is not None or not groups:
         return result
     try:
-        result.new_text = finish(df, groups, record=False,
-                                 replan=lambda after: _has_recorded(after))
+        result.new_text = finish(df, groups, record=False, replan=_has_records)
     except DockerlockError as exc:
         result.error = exc
     return result
 
 
-def restore_from_records(df: Dockerfile) -> str:
-    """The text with every recorded region restored (pure); ``DockerlockError`` if a record does not verify."""
-    result = FileResult(df.source.path)
-    groups = _recorded(df, result, force=False)
-    if result.error is not None:
-        raise result.error
-    return apply_edits(df.source.text, [e for g in groups or [] for e in g])
+def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
+    """Why ``dockerlock revert`` would not turn ``after`` back into ``before`` (None: it would).
+
+    For migrate, before it writes. Only the records ``after`` has and ``before`` lacks are
+    reverted: a file migrated in two steps keeps the records of the first.
+    """
+    older = Counter(text for text in _line_texts(before.source) if looks_like_record(text))
+    lines = _line_texts(after.source)
+    try:
+        records = []
+        for n, text in enumerate(lines, 1):
+            if older[text] > 0:
+                older[text] -= 1
+            elif (rec := parse_record(text, n, after.source.path)) is not None:
+                records.append(rec)
+        restores = _plan(after.source, records)
+        stuck = next((r for r in restores if r.region is None or not r.region.intact), None)
+        if stuck is not None:
+            return f"the record on line {stuck.record.line} would not find its region ({stuck.why or 'edited'})"
+        edits = [e for r in restores for e in _edits(after.source, r)]
+        if apply_edits(after.source.text, edits) != before.source.text:
+            return "the reverted text would differ from the original"
+        # what revert's finish() would check, on the text it would parse: ``before`` itself
+        verify_untouched(after, before, edits)
+    except DockerlockError as exc:
+        return exc.reason
+    return None
 
 
-def _has_recorded(df: Dockerfile) -> bool:
-    return any(_record_at(df, n) for n in range(1, df.source.line_count + 1))
+def _line_texts(src: Source) -> list[str]:
+    return [src.line_text(n) for n in range(1, src.line_count + 1)]
 
 
-def _record_at(df: Dockerfile, line: int):
-    text = df.source.line_text(line)
-    if not text.startswith("# dockerlock: "):
-        return None
-    return parse_record(text, line, df.source.path)
+def _has_records(df: Dockerfile) -> bool:
+    return any(looks_like_record(text) for text in _line_texts(df.source))
 
 
 # -- with a record ---------------------------------------------------------------------------
-def _recorded(df: Dockerfile, result: FileResult, force: bool) -> list[list[Edit]] | None:
+@dataclass(frozen=True)
+class _Restore:
+    record: Record
+    region: Region | None  # None: edited, and where it ends cannot be proven
+    why: str | None  # why not (``Unlocatable``)
+    current: tuple[str, ...]  # the record line and the region's lines now (or the n lines after it)
+    text: str | None  # what replaces them
+
+
+def _ending(line: str) -> str:
+    return "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
+
+
+def _plan(src: Source, records: list[Record]) -> list[_Restore]:
+    """Where each record's region is and what replaces it, from the bottom up: a region's
+    "next" anchor was taken from the original text, so the regions below it are restored
+    (in a working copy) before it is looked for."""
+    lines = split_lines(src.text)
+    work = list(lines)
+    below = len(lines)  # index of the next record line further down
+    plans: list[_Restore] = []
+    for rec in reversed(records):
+        at = rec.line - 1
+        eol = _ending(lines[at]) or src.eol
+        after = work[at + 1:]
+        try:
+            region: Region | None = locate(rec, after, eol)
+            why = None
+        except Unlocatable as exc:
+            region, why = None, str(exc)
+        if region is not None and at + 1 + region.count > below:
+            region, why = None, f"its region would run into the record on line {below + 1}"
+        span = region.count if region is not None else min(rec.lines, below - at - 1)
+        text = None
+        if region is not None:
+            text = restored_text(rec, region, eol, followed=region.count < len(after))
+            work[at:at + 1 + region.count] = split_lines(text)
+        plans.append(_Restore(rec, region, why, tuple(lines[at:at + 1 + span]), text))
+        below = at
+    plans.reverse()
+    return plans
+
+
+def _edits(src: Source, plan: _Restore) -> list[Edit]:
+    """The smallest line edits that turn the record and its region into the original:
+    lines the migration left alone inside the region (an unknown instruction, a comment)
+    are not touched, so the engine's checks see only what really changes."""
+    assert plan.text is not None
+    start = src.line_starts[plan.record.line - 1]
+    offsets = [start]
+    for line in plan.current:
+        offsets.append(offsets[-1] + len(line))
+    new = split_lines(plan.text)
+    matcher = difflib.SequenceMatcher(None, plan.current, new, autojunk=False)
+    return [Edit(Span(offsets[i1], offsets[i2]), "".join(new[j1:j2]))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _recorded(df: Dockerfile, records: list[Record], result: FileResult, force: bool) -> list[list[Edit]]:
     src = df.source
-    records = [r for n in range(1, src.line_count + 1) if (r := _record_at(df, n))]
-    if not records:
-        return None
-    groups: list[list[Edit]] = []
-    for rec in records:
-        last = rec.line + rec.lines
-        if last > src.line_count:
-            result.error = DockerlockError(f"the record says {rec.lines} migrated lines follow, but the file "
-                                           "ends first", src.path, rec.line)
+    plans = _plan(src, records)
+    for plan in plans:
+        if plan.region is not None and plan.region.intact:
+            continue
+        rec = plan.record
+        first, last = rec.line + 1, rec.line + len(plan.current) - 1
+        where = f"lines {first}-{last}" if last > first else f"line {first}" if last == first else "the lines"
+        detail = _describe(plan.current[1:])
+        if plan.region is None:
+            finding = (f"{where} after the record were edited after migration, and which lines are the "
+                       f"migrated region cannot be proven: {plan.why}. Refusing to revert"
+                       f"{'' if force else ' (--force cannot either)'}. Current lines:\n{detail}")
+            result.findings.append(Finding("DLK303", Level.ERROR, finding, src.path, rec.line))
+            result.error = DockerlockError(f"the migrated region below the record was edited and its extent "
+                                           f"cannot be proven ({plan.why}); nothing was reverted", src.path,
+                                           rec.line, hint="undo the edits inside the region (compare it with "
+                                           "version control), or replace the record and region by hand")
             return []
-        region = Span(src.line_span(rec.line + 1).start, src.line_span(last).end) if rec.lines else \
-            Span(src.line_span(rec.line).end, src.line_span(rec.line).end)
-        current = src.text[region.start:region.end]
-        if digest(current) != rec.digest:
-            detail = _describe(current)
-            if not force:
-                result.findings.append(Finding("DLK303", Level.ERROR,
-                                               f"lines {rec.line + 1}-{last} were edited after migration; "
-                                               f"refusing to revert them (use --force to restore the "
-                                               f"original anyway). Current region:\n{detail}", src.path,
-                                               rec.line))
-                result.error = DockerlockError(f"migrated region (lines {rec.line + 1}-{last}) was edited "
-                                               "after migration; not reverted (use --force)", src.path, rec.line)
-                return []
-            result.findings.append(Finding("DLK303", Level.WARNING,
-                                           f"lines {rec.line + 1}-{last} were edited after migration; --force "
-                                           "restores the original and drops those edits:\n" + detail,
-                                           src.path, rec.line))
-        whole = Span(src.line_span(rec.line).start, region.end)
-        groups.append([Edit(whole, rec.original)])
+        if not force:
+            result.findings.append(Finding("DLK303", Level.ERROR,
+                                           f"{where} were edited after migration; refusing to revert them "
+                                           f"(--force restores the original over {where}). Current region:\n"
+                                           f"{detail}", src.path, rec.line))
+            result.error = DockerlockError(f"migrated region ({where}) was edited after migration; not "
+                                           "reverted (use --force)", src.path, rec.line)
+            return []
+        result.findings.append(Finding("DLK303", Level.WARNING,
+                                       f"{where} were edited after migration; --force restores the original "
+                                       "and drops those edits:\n" + detail, src.path, rec.line))
+    groups: list[list[Edit]] = []
+    for plan in plans:
+        groups.append(_edits(src, plan))
         result.converted += 1
         result.findings.append(Finding("DLK301", Level.NOTE, "restored the original pip stanza from the record",
-                                       src.path, rec.line))
+                                       src.path, plan.record.line))
     return groups
 
 
-def _describe(region: str) -> str:
-    return "".join(f"    | {line}" for line in region.splitlines(keepends=True)).rstrip("\n")
+def _describe(lines: tuple[str, ...]) -> str:
+    return "".join(f"    | {line}" for line in lines).rstrip("\n") or "    (no lines)"
 
 
 # -- without a record ---------------------------------------------------------------------------
