@@ -33,7 +33,7 @@ from dockerlock.facts import (Command, activated_venv, copy_provides, absolute_i
                               mentions_python_tooling, root_image, venv_of, path_venv_dir, run_commands, split_copy,
                               venv_created_by)
 from dockerlock.model import Dockerfile, Instruction, Stage
-from dockerlock.pipopts import rule_for
+from dockerlock.shell.pip_options import rule_for
 from dockerlock.settings import UV_IMAGE, Settings
 from dockerlock.source import Span
 
@@ -341,13 +341,16 @@ def _classify(df: Dockerfile, context: BuildContext, settings: Settings, st: Sta
                   "control flow dockerlock does not rewrite")
     if getattr(pip, "wrapper", None):
         st.refuse(f"pip runs under '{pip.wrapper}'; remove the wrapper or migrate by hand")
+    if not pip.launcher_known:
+        st.refuse(f"the pip launcher '{pip.program.raw}' is a variable dockerlock cannot resolve; "
+                  "give its ARG/ENV a default value")
     for problem in pip.errors:
         st.refuse(f"pip would reject this command line: {problem}")
     for opt in pip.global_options + pip.options:
         rule = rule_for(opt.name) if opt.known else None
         if rule is None:
             st.refuse(f"unknown pip option '{opt.name}': dockerlock will not guess what it means")
-        elif rule.action == "refuse":
+        elif rule.action in ("refuse", "handled"):  # --target/--prefix/--user: not converted yet
             st.refuse(f"{opt.name}: {rule.why}")
         elif rule.action == "drop":
             st.notes.append(f"dropped {opt.name}: {rule.why}")

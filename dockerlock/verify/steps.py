@@ -20,7 +20,7 @@ from dockerlock.context import BuildContext, infer_context
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
 from dockerlock.model import Dockerfile
-from dockerlock.pipopts import rule_for
+from dockerlock.shell.pip_options import rule_for
 from dockerlock.runner import LockCache, copy_sources, read_dockerfile
 from dockerlock.settings import Settings
 from dockerlock.verify.venvs import PipStep, UvStep
