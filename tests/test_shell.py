@@ -523,6 +523,9 @@ ERRORS = [
     ("cat <<A <<B\na\nA\nb\nB", 8),  # two heredocs on one line: beyond the grammar
     ("1@", 0),  # a command name tree-sitter-bash cannot read
     ("echo $(# comment )\n) x", 18),  # the comment hides the ')' from the grammar
+    ("a `echo hi` 0\\`", 2),  # an escaped backtick after a backtick substitution
+    ("echo `a` `b`", 7),  # the grammar reads one substitution from the first to the last backtick
+    ("a \"`b`\" '` '", 2),  # a quoted backtick after a backtick substitution
 ]
 
 

@@ -181,6 +181,7 @@ _REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirec
 _BARE_NEWLINE = re.compile(r"(?<!\\)\n")
 _GAP_OK = re.compile(r"(?:[ \t]|\\\n)*")
 _CONTINUATIONS = re.compile(r"(?:\\\n)*")
+_PLAIN_WORD = re.compile(r"[^\s'\"\\$`~*?\[{|&;<>()]+")
 _TEST_OPERATORS = frozenset({"&&", "||", "!", "(", ")", "<", ">"})
 
 
@@ -342,10 +343,10 @@ class _Builder:
         children = [node] if node.type == "variable_assignment" else node.children
         segments: list[list["Node"]] = [[]]
         breaks: list[_Op] = []
-        prev_end: int | None = None
+        prev_end = -1
         for child in children:
             start = pos(child.start_byte)
-            if prev_end is not None and prev_end < start:
+            if start > prev_end >= 0 and (start - prev_end > 1 or s[prev_end] != " "):
                 gap = s[prev_end:start]
                 m = _BARE_NEWLINE.search(gap)
                 if m is not None:
@@ -356,6 +357,9 @@ class _Builder:
             prev_end = pos(child.end_byte)
             if child.type != "comment":
                 segments[-1].append(child)
+        if len(segments) == 1:
+            draft = self._command(node.type, segments[0], depth, extra)
+            return [_Item(draft, draft.start, draft.end)] if draft is not None else []
         out: list[_Item | _Op] = []
         for index, segment in enumerate(segments):
             if index:
@@ -372,9 +376,12 @@ class _Builder:
         redirects: list[Redirect] = []
         atoms: list[tuple[int, int, Word | None]] = []  # word spans (merged below) or ready words
         lenient = kind == "test_command"
+        pos = self.pos
         for child in nodes:
             kind_ = child.type
-            if kind_ == "variable_assignment":
+            if kind_ == "word" or kind_ == "command_name":
+                atoms.append((pos(child.start_byte), pos(child.end_byte), None))
+            elif kind_ == "variable_assignment":
                 word = self.assignment(child)
                 if atoms:  # `export A=1`: an argument that looks like an assignment
                     atoms.append((word.start, word.end, word))
@@ -389,17 +396,21 @@ class _Builder:
             elif lenient:
                 self._test_atoms(child, atoms)
             else:
-                atoms.append((self.pos(child.start_byte), self.pos(child.end_byte), None))
-            self.visit(child, depth)
-        words = tuple(self._merge(atoms, lenient))
-        redirects.extend(extra)
-        spans = [(w.start, w.end) for w in assignments + list(words)] + [(r.start, r.end) for r in redirects]
-        if not spans:
+                atoms.append((pos(child.start_byte), pos(child.end_byte), None))
+            if child.child_count and kind_ != "word":
+                self.visit(child, depth)
+        words = self._merge(atoms, lenient)
+        if extra:
+            redirects.extend(extra)
+        if redirects:
+            redirects.sort(key=lambda r: r.start)
+        first = [x for x in (assignments[:1], words[:1], redirects[:1]) if x]
+        if not first:
             return None
-        start = min(a for a, _ in spans)
-        end = max(b for _, b in spans)
-        return self._draft(start, end, words, tuple(assignments), tuple(sorted(redirects, key=lambda r: r.start)),
-                           depth)
+        start = min(x[0].start for x in first)
+        end = max(max((w.end for w in words), default=-1), max((a.end for a in assignments), default=-1),
+                  max((r.end for r in redirects), default=-1))
+        return self._draft(start, end, tuple(words), tuple(assignments), tuple(redirects), depth)
 
     def _draft(self, start: int, end: int, words: tuple[Word, ...], assignments: tuple[Word, ...],
                redirects: tuple[Redirect, ...], depth: int) -> _Draft:
@@ -409,10 +420,11 @@ class _Builder:
 
     def _merge(self, atoms: list[tuple[int, int, Word | None]], lenient: bool) -> list[Word]:
         """Adjacent pieces are one shell word (``$"x"``, ``ab\\<newline>cd``)."""
+        s = self.s
         merged: list[list] = []
         for a, b, ready in atoms:
-            if merged and ready is None and merged[-1][2] is None and \
-                    _CONTINUATIONS.fullmatch(self.s, merged[-1][1], a):
+            if merged and ready is None and merged[-1][2] is None and merged[-1][1] <= a and \
+                    (a == merged[-1][1] or s[merged[-1][1]] == "\\") and _CONTINUATIONS.fullmatch(s, merged[-1][1], a):
                 merged[-1][1] = b
             else:
                 merged.append([a, b, ready])
@@ -432,6 +444,8 @@ class _Builder:
     # -- words, assignments, redirects ------------------------------------------------
     def word(self, start: int, end: int, lenient: bool = False) -> Word:
         raw = self.s[start:end]
+        if _PLAIN_WORD.fullmatch(raw):  # most words: nothing to remove, expand or glob
+            return Word(raw, start, end, raw, raw, parts=(Lit(raw, False, start, end, start),))
         if lenient and raw in _TEST_OPERATORS:
             return make_word(raw, start, end, (Lit(raw, True, start, end, start),))
         return make_word(raw, start, end, decode_word(self.s, start, end, self.spans, lenient=lenient))

@@ -15,7 +15,8 @@ Actions for the uv step that replaces ``pip install -r``:
 - ``handled``: the migrate rule decides itself (``-r``, ``-c``, ``-e``, ``--target``,
   ``--prefix``, ``--user``); ``why`` is its reason while it refuses the option.
 
-``legacy`` options are gone from current pip but recognised so that old Dockerfiles parse.
+``replayed`` options are passed to pip when ``verify`` re-runs the original install (they
+decide what pip resolves).  ``legacy`` options are gone from current pip but recognised so that old Dockerfiles parse.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class OptionSpec:
     commands: frozenset[str] = frozenset()  # "general", or the subcommands that accept it
     uv_name: str | None = None
     legacy: bool = False
+    replayed: bool = False  # verify passes it to pip when it re-runs the original install
 
     @property
     def long_names(self) -> tuple[str, ...]:
@@ -76,8 +78,8 @@ _GONE = "removed from current pip; delete it (the pip in the image rejects it to
 
 def _o(name: str, takes_value: bool, action: Action, why: str, commands: frozenset[str], *,
        short: str | None = None, aliases: tuple[str, ...] = (), uv: str | None = None,
-       legacy: bool = False) -> OptionSpec:
-    return OptionSpec(name, takes_value, action, why, short, aliases, commands, uv, legacy)
+       legacy: bool = False, replayed: bool = False) -> OptionSpec:
+    return OptionSpec(name, takes_value, action, why, short, aliases, commands, uv, legacy, replayed)
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -144,23 +146,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
     _o("--force-reinstall", False, D, "the target environment is built from the lock", _I),
     _o("--ignore-installed", False, D, "the target environment is built from the lock", _I, short="-I"),
     _o("--ignore-requires-python", False, D, "the lock was resolved for the image's Python", _IWD),
-    _o("--pre", False, D, _LOCKED, _IWD),
+    _o("--pre", False, D, _LOCKED, _IWD, replayed=True),
     _o("--all-releases", True, D, _LOCKED, _IWD),
     _o("--only-final", True, D, _LOCKED, _IWD),
-    _o("--prefer-binary", False, D, "the lock names the exact files", _IWD),
+    _o("--prefer-binary", False, D, "the lock names the exact files", _IWD, replayed=True),
     _o("--uploaded-prior-to", True, D, _LOCKED, _IWD),
     _o("--refresh-package", True, D, "cache freshness: the lock names the exact files", _IWD),
     _o("--require-hashes", False, D, "dockerlock adds --require-hashes itself when the lock allows it", _IWD),
     _o("--no-require-hashes", False, D, "dockerlock decides hash checking from the lock", _IWD),
     # -- where packages come from: uv reads the same options -----------------------------------
-    _o("--index-url", True, C, "", _IWD, short="-i", aliases=("--pypi-url",)),
-    _o("--extra-index-url", True, C, "", _IWD),
-    _o("--no-index", False, C, "", _IWD),
-    _o("--find-links", True, C, "", _IWD, short="-f"),
-    _o("--only-binary", True, C, "", _IWD),
-    _o("--no-binary", True, C, "", _IWD),
+    _o("--index-url", True, C, "", _IWD, short="-i", aliases=("--pypi-url",), replayed=True),
+    _o("--extra-index-url", True, C, "", _IWD, replayed=True),
+    _o("--no-index", False, C, "", _IWD, replayed=True),
+    _o("--find-links", True, C, "", _IWD, short="-f", replayed=True),
+    _o("--only-binary", True, C, "", _IWD, replayed=True),
+    _o("--no-binary", True, C, "", _IWD, replayed=True),
     # -- building ------------------------------------------------------------------------------
-    _o("--no-build-isolation", False, C, "", _IWD),
+    _o("--no-build-isolation", False, C, "", _IWD, replayed=True),
     _o("--config-settings", True, C, "", _IW, short="-C", uv="--config-setting"),
     _o("--use-pep517", False, D, "uv always builds with PEP 517", _IWD),
     _o("--no-use-pep517", False, D, "uv always builds with PEP 517", _IWD, legacy=True),

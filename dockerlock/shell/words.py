@@ -333,6 +333,7 @@ _TILDE = re.compile(r"~([A-Za-z0-9._-]*)")
 _DQ_ESCAPABLE = frozenset('$`"\\\n')
 _HEREDOC_ESCAPABLE = frozenset("$`\\\n")
 _SPECIAL_PARAMS = frozenset("@*#?$!-0123456789")
+_UNESCAPED_BACKTICK = re.compile(r"(?<!\\)(?:\\\\)*`")
 _SUBST_KIND = {"command_substitution": "command", "process_substitution": "process",
                "arithmetic_expansion": "arithmetic"}
 
@@ -565,6 +566,10 @@ class _Decoder:
 
     def _backtick(self, i: int, parts: list[Part], quoted: bool) -> int:
         close, _kind = self._end_of(i, "backtick substitution")
+        # tree-sitter-bash reads `a` `b` as one substitution: an unescaped backtick inside
+        # the body means the grammar's end is not the shell's.
+        if _UNESCAPED_BACKTICK.search(self.s, i + 1, close - 1):
+            raise ShellParseError("two backtick substitutions the shell grammar reads as one", i)
         parts.append(Subst("backtick", quoted, i, close, i + 1, close - 1))
         return close
 

@@ -81,10 +81,7 @@ def _pip_step(context: BuildContext, st) -> PipStep:
     options: list[str] = []
     for opt in st.pip.all_options:
         rule = rule_for(opt.name)
-        if rule is None or opt.name in ("--constraint", "--requirement", "--editable"):
-            continue
-        if opt.name in ("--index-url", "--extra-index-url", "--find-links", "--no-index", "--pre",
-                        "--only-binary", "--no-binary", "--prefer-binary", "--no-build-isolation"):
+        if rule is not None and rule.replayed:
             options.append(opt.name)
             if opt.value is not None:
                 options.append(opt.value.value if opt.value.value is not None else opt.value.raw)
