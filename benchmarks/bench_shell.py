@@ -71,7 +71,10 @@ def run_bodies() -> list[str]:
         for ins in df.instructions:
             if ins.keyword != "RUN" or ins.exec_args is not None:
                 continue
-            bodies.append(ins.body)
+            text = ins.logical.text
+            for doc in ins.heredocs:  # as facts.run_commands does: the `<<EOF` words blanked
+                text = text[:doc.word_start] + " " * (doc.word_end - doc.word_start) + text[doc.word_end:]
+            bodies.append(text[ins.body_start:])
             bodies.extend(doc.body for doc in ins.heredocs)
     return bodies
 
@@ -79,7 +82,7 @@ def run_bodies() -> list[str]:
 def measure(checkout: Path, bodies: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(checkout))
     done = subprocess.run([sys.executable, "-c", _MEASURE], input=json.dumps(bodies), env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         return {"failed": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"}
     return json.loads(done.stdout)
@@ -93,7 +96,8 @@ def startup(checkout: Path, code: str, rounds: int = 7) -> float:
     best = float("inf")
     for _ in range(rounds):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL,
+                       cwd=tempfile.gettempdir())
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -129,5 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory():
-        main()
+    main()

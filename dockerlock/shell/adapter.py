@@ -24,6 +24,7 @@ and function names are not commands; only the words of ``[[ ]]``/``[ ]`` are kep
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -255,6 +256,9 @@ class _Builder:
         self.s = s
         self.pos = to_char
         self.spans = spans
+        # Where command and process substitutions start: a word without one holds no command.
+        self.code_starts = sorted(start for start, (_end, kind) in spans.items()
+                                  if kind in ("command_substitution", "process_substitution"))
         self.drafts: list[_Draft] = []
 
     # -- walking ----------------------------------------------------------------------
@@ -274,6 +278,13 @@ class _Builder:
             elif kind != "comment":
                 link.reset()
                 self.visit(child, depth)
+
+    def holds_code(self, node: "Node") -> bool:
+        starts = self.code_starts
+        if not starts:
+            return False
+        i = bisect.bisect_left(starts, self.pos(node.start_byte))
+        return i < len(starts) and starts[i] < self.pos(node.end_byte)
 
     def visit(self, node: "Node", depth: int) -> None:
         """Find the commands nested in a node that is not itself a statement."""
@@ -397,7 +408,7 @@ class _Builder:
                 self._test_atoms(child, atoms)
             else:
                 atoms.append((pos(child.start_byte), pos(child.end_byte), None))
-            if child.child_count and kind_ != "word":
+            if child.child_count and self.holds_code(child):
                 self.visit(child, depth)
         words = self._merge(atoms, lenient)
         if extra:
@@ -476,7 +487,8 @@ class _Builder:
             elif child.type != "comment":
                 a, b = self.pos(child.start_byte), self.pos(child.end_byte)
                 target = (target[0], b) if target is not None else (a, b)
-            self.visit(child, depth)
+            if self.holds_code(child):
+                self.visit(child, depth)
         word = self.word(*target) if target is not None else None
         return Redirect(op, fd, word, self.pos(node.start_byte), self.pos(node.end_byte), None)
 
