@@ -364,25 +364,29 @@ def check_shell_offsets(script: Script) -> None:
             assert (span is None) == (op is None) and (span is None or text[span[0]:span[1]] == op)
 
 
+REDIRECTS = [("", []), (" > f", [">"]), (" 2>&1", [">&"]), (" >>/tmp/log 2>/dev/null", [">>", ">"])]
+
+
 @settings(max_examples=SHELL_EXAMPLES)
-@given(st.lists(shell_commands(), min_size=1, max_size=8),
+@given(st.lists(st.tuples(shell_commands(), st.sampled_from(REDIRECTS)), min_size=1, max_size=8),
        st.lists(st.sampled_from(SHELL_SEPARATORS), min_size=7, max_size=7))
 def test_shell_chains_keep_every_span_and_value(commands, separators):
     pieces, expected = [], []
-    for idx, words in enumerate(commands):
-        raw = " ".join(w for w, _ in words)
+    for idx, (words, (redirect, ops)) in enumerate(commands):
+        raw = " ".join(w for w, _ in words) + redirect
         if idx:
             pieces.append(separators[idx - 1][1])
-        expected.append((raw, sum(len(p) for p in pieces), words))
+        expected.append((raw, sum(len(p) for p in pieces), words, ops))
         pieces.append(raw)
     text = "".join(pieces)
     script = parse_script(text)
     check_shell_offsets(script)
     top = script.top_level
-    assert [(c.raw, c.start) for c in top] == [(raw, start) for raw, start, _ in expected]
-    for idx, (cmd, (_, _, words)) in enumerate(zip(top, expected)):
+    assert [(c.raw, c.start) for c in top] == [(raw, start) for raw, start, _, _ in expected]
+    for idx, (cmd, (_, _, words, ops)) in enumerate(zip(top, expected)):
         assert [w.raw for w in cmd.words] == [raw for raw, _ in words]
         assert [w.value for w in cmd.words] == [value for _, value in words]
+        assert [r.op for r in cmd.redirects] == ops  # `a && b > f`: the redirect is b's
         before = separators[idx - 1][0] if idx else None
         after = separators[idx][0] if idx + 1 < len(top) else None
         assert (cmd.operator_before, cmd.operator_after) == (before, after)

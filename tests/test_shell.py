@@ -495,6 +495,29 @@ def test_non_ascii_text_keeps_character_offsets() -> None:
     assert pip.words[3].value == "/tmp/ré€.txt" and ls.words[1].value == "😀"
 
 
+# tree-sitter-bash reads `a && b > f` as `(a && b) > f`; the redirect belongs to b
+TRAILING_REDIRECTS = [
+    ("set -o pipefail && pip install -r r.txt 2>&1 | tee /log",
+     [("set -o pipefail", None, "&&", []), ("pip install -r r.txt 2>&1", "&&", "|", [">&"]),
+      ("tee /log", "|", None, [])]),
+    ("a || b > f && c", [("a", None, "||", []), ("b > f", "||", "&&", [">"]), ("c", "&&", None, [])]),
+    ("a && { b; } > f", [("a", None, "&&", []), ("b", None, ";", [])]),
+    ("a | b 2>/dev/null >> log", [("a", None, "|", []), ("b 2>/dev/null >> log", "|", None, [">", ">>"])]),
+]
+
+
+@pytest.mark.parametrize("text,expected", TRAILING_REDIRECTS)
+def test_trailing_redirect_belongs_to_the_last_command(text: str, expected: list[tuple]) -> None:
+    got = [(c.raw, c.operator_before, c.operator_after, [r.op for r in c.redirects]) for c in parse(text).commands]
+    assert got == expected
+
+
+def test_redirect_alone_is_a_command() -> None:
+    red, echo = parse("> /tmp/log 2>&1\necho").commands
+    assert (red.raw, red.words, [r.op for r in red.redirects]) == ("> /tmp/log 2>&1", (), [">", ">&"])
+    assert (red.operator_after, echo.operator_before) == ("\n", "\n")
+
+
 def test_array_assignment_is_opaque() -> None:
     (cmd,) = parse("A=(1 2)").commands
     assert cmd.assignments[0].raw == "A=(1 2)" and cmd.assignments[0].has_substitution

@@ -339,13 +339,31 @@ class _Builder:
                 redirects.append(self.redirect(child, depth))
             elif child.type != "comment":
                 self.visit(child, depth)
-        if body is None:
-            start = self.pos(node.start_byte)
-            head = self._draft(start, start, (), (), tuple(redirects), depth)
+        if body is None:  # `> file` alone: a command of redirects only
+            if not redirects:
+                return rest_of_line
+            head = self._draft(min(r.start for r in redirects), max(r.end for r in redirects), (), (),
+                               tuple(sorted(redirects, key=lambda r: r.start)), depth)
             return [_Item(head, head.start, head.end)] + rest_of_line
         if body.type in ("command", "variable_assignment", "variable_assignments"):
             return self.simple(body, depth, tuple(redirects)) + rest_of_line
-        return self.flatten(body, depth) + rest_of_line
+        elements = self.flatten(body, depth)
+        if redirects and body.type not in _COMPOUNDS:
+            self._attach(elements, redirects)
+        return elements + rest_of_line
+
+    def _attach(self, elements: list[_Item | _Op], redirects: list[Redirect]) -> None:
+        """tree-sitter-bash hangs ``b > f`` of ``a && b > f`` on the whole list; the shell gives
+        the redirect to the last command (a compound command keeps its own)."""
+        last = elements[-1] if elements else None
+        if not isinstance(last, _Item) or last.command is None:
+            return
+        draft = last.command
+        first = min(r.start for r in redirects)
+        if first < draft.end or _GAP_OK.fullmatch(self.s, draft.end, first) is None:
+            raise ShellParseError("a redirection the shell grammar places apart from its command", first)
+        draft.redirects = tuple(sorted(draft.redirects + tuple(redirects), key=lambda r: r.start))
+        draft.end = last.end = max(draft.end, max(r.end for r in redirects))
 
     # -- simple commands ----------------------------------------------------------------
     def simple(self, node: "Node", depth: int, extra: tuple[Redirect, ...]) -> list[_Item | _Op]:
