@@ -582,3 +582,100 @@ def _heredoc_body_lines(lines: list[str]) -> set[int]:
         for m in re.finditer(r"(?<![<\w])\d*<<(-?)(['\"]?)([A-Za-z_][\w.-]*)\2", line):
             pending.append((m.group(3), m.group(1) == "-"))
     return inside
+
+
+# -- shell scripts (the shell layer's offset properties) -------------------------------------
+# Words as a RUN script writes them, with the value the shell gives them (None: dynamic).
+_SH_PLAIN = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=+,@%-",
+                    min_size=1, max_size=8)
+# no backtick: after a backtick substitution tree-sitter-bash reads one inside quotes as
+# code (a syntax error dockerlock refuses, see test_shell.ERRORS)
+_SH_QUOTED = st.text(alphabet="abcdefghijklmnopqrstuvwxyz &|;<>()#*?$\\\"'é€", max_size=8)
+_SH_RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for",
+                "select", "function", "in", "{", "}", "!", "[[", "]]", "time", "coproc", "[", "declare",
+                "export", "local", "readonly", "typeset", "unset"}
+
+
+@st.composite
+def shell_words(draw) -> tuple[str, str | None]:
+    """(raw, value) for one shell word: plain, quoted, escaped, expansions, substitutions."""
+    kind = draw(st.sampled_from(["plain", "single", "double", "escaped", "var", "mixed", "subst", "ansi"]))
+    if kind == "plain":
+        raw = draw(_SH_PLAIN)
+        return raw, raw
+    if kind == "single":
+        inner = draw(_SH_QUOTED.filter(lambda t: "'" not in t))
+        return f"'{inner}'", inner
+    if kind == "double":
+        inner = draw(_SH_QUOTED.filter(lambda t: not any(c in t for c in "$`\\\"")))
+        return f'"{inner}"', inner
+    if kind == "escaped":
+        # not \` : tree-sitter-bash misreads it after a backtick substitution (test_shell.ERRORS)
+        a, b = draw(_SH_PLAIN), draw(st.sampled_from(list(" &|;<>()'\"$*")))
+        return f"{a}\\{b}", a + b
+    if kind == "var":
+        name = draw(st.sampled_from(["HOME", "X", "UV_VERSION"]))
+        return draw(st.sampled_from([f"${name}", f"${{{name}}}", f'"${{{name}:-d}}"', f"a${name}b"])), None
+    if kind == "mixed":
+        a, b = draw(_SH_PLAIN), draw(_SH_PLAIN)
+        return f"{a}'{b}'\"{a}\"", a + b + a
+    if kind == "ansi":
+        return "$'a\\tb'", "a\tb"
+    # a bare backtick substitution at most once per command: tree-sitter-bash reads `a` `b`
+    # as one substitution (dockerlock refuses that, see test_shell.ERRORS)
+    return draw(st.sampled_from(["$(echo hi)", '"`echo hi`"', '"$(echo hi)"'])), None
+
+
+@st.composite
+def shell_commands(draw) -> list[tuple[str, str | None]]:
+    # A command name is a plain name: tree-sitter-bash cannot read `1@` or `a@b` as one (the
+    # shell can; dockerlock refuses such a RUN, see test_shell.ERRORS).
+    name = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)) + \
+        draw(st.sampled_from(["", "3", "_x", ".sh", "-get"]))
+    if name in _SH_RESERVED:
+        name = "cmd"
+    return [(name, name)] + draw(st.lists(shell_words(), max_size=4))
+
+
+SHELL_SEPARATORS = [("&&", " && "), ("||", " || "), (";", "; "), ("|", " | "), ("&", " & "),
+                    ("\n", "\n"), ("&&", " &&\\\n    "), ("&&", " &&     "), ("\n", "  # note\n")]
+
+
+@st.composite
+def shell_compound_scripts(draw) -> str:
+    """Nested subshells, groups, if/while/for/case, functions and substitutions."""
+    simple = st.sampled_from(["a", "b x", "pip install -r r.txt", 'echo "$X"', "c > f", "A=1 B=2",
+                              "cat <<EOF\nbody $(d)\nEOF", "[[ -f r && -s r ]]", "x=$(y; z)"])
+
+    def body(depth: int) -> str:
+        if depth > 2 or draw(st.booleans()):
+            return draw(simple)
+        kind = draw(st.sampled_from(["sub", "brace", "if", "while", "for", "case", "func", "subst", "list"]))
+        inner = body(depth + 1)
+        if kind == "sub":
+            return f"( {inner} )"  # `((` would open an arithmetic command
+        if kind == "brace":
+            return f"{{ {inner}\n}}"
+        if kind == "if":
+            return f"if {draw(simple)}\nthen {inner}\nelse b; fi"
+        if kind == "while":
+            return f"while {draw(simple)}\ndo {inner}\ndone"
+        if kind == "for":
+            return f"for i in 1 $(seq 2); do {inner}\ndone"
+        if kind == "case":
+            return f"case $V in\n a|b) {inner} ;;\n *) c ;;\nesac"
+        if kind == "func":
+            return f"f() {{ {inner}\n}}"
+        if kind == "subst":
+            return f"echo \"$( {inner}\n)\" `date`"
+        op = draw(st.sampled_from([" && ", " || ", "; ", " | ", "\n"]))
+        return f"{inner}{op}{body(depth + 1)}"
+
+    return body(0)
+
+
+# The shell properties are cheap to check but costly to generate: a quarter of the profile.
+SHELL_EXAMPLES = max(50, settings.default.max_examples // 4)
+
+# Values a generated word may hold (anything but a line break or NUL).
+quotable_values = st.text(st.characters(blacklist_characters="\n\r\0", blacklist_categories=("Cs",)), max_size=20)

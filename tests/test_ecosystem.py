@@ -715,11 +715,12 @@ def test_rules_md_lists_every_finding_code():
 
 
 def test_rules_md_gives_every_pip_option_its_fate():
-    from dockerlock.pipopts import PIP_INSTALL_OPTIONS
+    from dockerlock.shell.pip_options import PIP_INSTALL_OPTIONS
 
     table = (DOCS / "rules.md").read_text().split("### pip options", 1)[1].split("### When it leaves", 1)[0]
     rows = {row.split("|")[1].strip(): row for row in table.splitlines() if row.startswith("| ") and "`" in row}
-    fates = {"carry": "passed on to uv", "drop": "dropped, with a `DLK105` note", "refuse": "stanza left alone (`DLK115`)"}
+    fates = {"carry": "passed on to uv", "drop": "dropped, with a `DLK105` note", "refuse": "stanza left alone (`DLK115`)",
+             "handled": "decided by the migrate rule"}
     for option, rule in PIP_INSTALL_OPTIONS.items():
         assert f"`{option}`" in rows[fates[rule.action]], f"rules.md: {option} ({rule.action})"
         if rule.uv_name:

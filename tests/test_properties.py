@@ -12,7 +12,10 @@ Generated Dockerfiles (``strategies.dockerfiles``) and mutated real ones (the co
 4. migrate is idempotent;
 5. ``revert(migrate(x)) == x`` byte for byte, and ``migrate(revert(migrate(x)))``
    equals ``migrate(x)``;
-6. 1-5 also hold for corpus files after meaning-preserving formatting mutations.
+6. 1-5 also hold for corpus files after meaning-preserving formatting mutations;
+7. the shell layer: every command, word (and its parts), redirect and operator span
+   slices back to its raw text, in plain chains, nested compounds and ``sh -c`` scripts
+   (offsets into the outer script), and a quoted generated word reads back as its value.
 
 Run longer with ``HYPOTHESIS_PROFILE=nightly`` (see ``strategies``).
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from hypothesis import event, given, note
+from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -38,7 +41,9 @@ from dockerlock.model import Dockerfile
 from dockerlock.rules.revert import revert_dockerfile
 from dockerlock.loading import ContextLoader
 from dockerlock.settings import Settings
-from strategies import MUTATIONS, dockerfiles, mutate, write_context
+from dockerlock.shell import Script, WrappedScript, parse_script, quote_word, wrapped_script
+from strategies import (MUTATIONS, SHELL_EXAMPLES, SHELL_SEPARATORS, dockerfiles, mutate, quotable_values, shell_commands,
+                        shell_compound_scripts, write_context)
 
 SETTINGS = Settings(lock_check=False, include_gpu=True)
 BOM = b"\xef\xbb\xbf"
@@ -339,3 +344,91 @@ def test_regression_comment_that_looks_like_a_record_does_not_block_revert(conte
     after = migrated_bytes(data, context)
     assert after != data
     check_round_trip(data, after, context)
+
+
+# -- 7: the shell layer's spans ----------------------------------------------------------------
+def check_shell_offsets(script: Script) -> None:
+    """``script[x.start:x.end] == x.raw`` for every command, word, redirect and operator."""
+    text = script.text
+    for cmd in script.commands:
+        assert text[cmd.start:cmd.end] == cmd.raw
+        for w in cmd.words + cmd.assignments:
+            assert text[w.start:w.end] == w.raw, w
+            assert "".join(text[p.start:p.end] for p in w.parts) == w.raw, w  # parts tile the word
+        for r in cmd.redirects:
+            for w in (r.target, r.heredoc):
+                if w is not None:
+                    assert text[w.start:w.end] == w.raw
+        for span, op in ((cmd.operator_before_span, cmd.operator_before),
+                         (cmd.operator_after_span, cmd.operator_after)):
+            assert (span is None) == (op is None) and (span is None or text[span[0]:span[1]] == op)
+
+
+REDIRECTS = [("", []), (" > f", [">"]), (" 2>&1", [">&"]), (" >>/tmp/log 2>/dev/null", [">>", ">"])]
+
+
+@settings(max_examples=SHELL_EXAMPLES)
+@given(st.lists(st.tuples(shell_commands(), st.sampled_from(REDIRECTS)), min_size=1, max_size=8),
+       st.lists(st.sampled_from(SHELL_SEPARATORS), min_size=7, max_size=7))
+def test_shell_chains_keep_every_span_and_value(commands, separators):
+    pieces, expected = [], []
+    for idx, (words, (redirect, ops)) in enumerate(commands):
+        raw = " ".join(w for w, _ in words) + redirect
+        if idx:
+            pieces.append(separators[idx - 1][1])
+        expected.append((raw, sum(len(p) for p in pieces), words, ops))
+        pieces.append(raw)
+    text = "".join(pieces)
+    script = parse_script(text)
+    check_shell_offsets(script)
+    top = script.top_level
+    assert [(c.raw, c.start) for c in top] == [(raw, start) for raw, start, _, _ in expected]
+    for idx, (cmd, (_, _, words, ops)) in enumerate(zip(top, expected)):
+        assert [w.raw for w in cmd.words] == [raw for raw, _ in words]
+        assert [w.value for w in cmd.words] == [value for _, value in words]
+        assert [r.op for r in cmd.redirects] == ops  # `a && b > f`: the redirect is b's
+        before = separators[idx - 1][0] if idx else None
+        after = separators[idx][0] if idx + 1 < len(top) else None
+        assert (cmd.operator_before, cmd.operator_after) == (before, after)
+    assert all(c.raw in ("echo hi",) for c in script.commands if c.depth)
+
+
+@settings(max_examples=SHELL_EXAMPLES)
+@given(shell_compound_scripts())
+def test_shell_compound_scripts_keep_every_span(text):
+    script = parse_script(text)
+    check_shell_offsets(script)
+    starts = [c.start for c in script.commands]
+    assert starts == sorted(starts)
+    pips = [c for c in script.commands if c.raw == "pip install -r r.txt"]
+    assert len(pips) == text.count("pip install -r r.txt")
+    assert all(c.depth > 0 for c in pips) or text.startswith("pip install") or "\npip" in text \
+        or "&& pip" in text or "| pip" in text or "; pip" in text
+
+
+@settings(max_examples=SHELL_EXAMPLES)
+@given(quotable_values)
+def test_quoted_words_read_back_as_their_value(value):
+    text = f"uv pip install -r {quote_word(value)} --system"
+    (cmd,) = parse_script(text).commands
+    check_shell_offsets(parse_script(text))
+    word = cmd.words[4]
+    assert word.value == value and not (word.has_variables or word.has_substitution or word.has_glob)
+    assert cmd.words[5].value == "--system"
+
+
+@settings(max_examples=SHELL_EXAMPLES)
+@given(st.lists(shell_commands(), min_size=1, max_size=4), st.sampled_from(["sh -c", "/bin/bash -lc", "dash -ec"]))
+def test_shell_wrapper_words_point_into_the_outer_script(commands, shell):
+    inner = " && ".join(" ".join(w for w, _ in words) for words in commands)
+    assume("'" not in inner)
+    outer = f"apt-get update && {shell} '{inner}' && echo done"
+    cmd = parse_script(outer).commands[1]
+    wrapped = wrapped_script(cmd.words, outer)
+    assert isinstance(wrapped, WrappedScript) and wrapped.text == inner
+    script = wrapped.parse()
+    check_shell_offsets(script)
+    alone = parse_script(inner)
+    shift = wrapped.start
+    assert [(c.start + shift, [w.value for w in c.words]) for c in alone.commands] == \
+        [(c.start, [w.value for w in c.words]) for c in script.commands]

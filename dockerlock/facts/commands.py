@@ -7,14 +7,15 @@ Computed once per RUN (cached on the model). Pure.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dockerlock import shell
+from dockerlock.shell.wrappers import SHELLS
 from dockerlock.model import Dockerfile, Heredoc, Instruction
 from dockerlock.source import Span
 
-_SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "dash", "/bin/dash", "ash"}
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,16 @@ class Command:
     instruction: Instruction
     command: shell.SimpleCommand | None  # None for exec form
     argv: tuple[shell.Word, ...]
-    kind: str  # "shell", "heredoc" or "exec"
+    kind: str  # "shell", "heredoc", "exec", or "wrapped" (inside ``sh -c "..."``, shell or exec form)
     heredoc: Heredoc | None
     position: int  # index among the RUN's commands
     total: int  # how many commands the RUN holds
     base: int = 0  # offset of the parsed script within the logical line (shell form)
+    #: For "wrapped": the quote around the ``sh -c`` script (``'``, ``"``, ``json`` for an
+    #: exec-form string, None when unquoted), which text written into it must respect.
+    quoting: str | None = None
+    #: Why a command found inside ``sh -c`` text cannot be rewritten (its offsets are not exact).
+    wrapper_problem: str | None = None
 
     def source_span(self) -> Span:
         """Source span of the command text (words, assignments and redirects)."""
@@ -65,8 +71,7 @@ def mentions_python_tooling(ins: Instruction) -> bool:
 
 def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:
     if ins.exec_args is not None:
-        words = tuple(shell.Word.synthetic(a) for a in ins.exec_args)
-        return [Command(ins, None, words, "exec", None, 0, 1)], None
+        return _exec_commands(ins), None
     commands: list[Command] = []
     body = ins.body
     if ins.heredocs:
@@ -84,7 +89,7 @@ def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str 
         # ``RUN <<EOF`` runs the body with the default shell; ``RUN sh <<EOF`` / ``bash <<EOF`` too.
         top = [c for c in items if not c.in_compound and (c.words or c.assignments)]
         runs_body = (not top or (len(top) == 1 and top[0].words
-                                 and (top[0].words[0].value or "") in _SHELLS
+                                 and posixpath.basename(top[0].words[0].value or "") in SHELLS
                                  and all((w.value or "").startswith("-") for w in top[0].words[1:])))
         if not runs_body:
             return [], "the RUN feeds a heredoc to a program other than the shell"
@@ -98,9 +103,55 @@ def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str 
                 commands.append(Command(ins, c, tuple(c.words), "heredoc", doc, total, 0))
                 total += 1
         return [_with_total(c, total) for c in commands], None
-    for i, c in enumerate(items):
-        commands.append(Command(ins, c, tuple(c.words), "shell", None, i, len(items), ins.body_start))
-    return commands, None
+    for c in items:
+        commands.append(Command(ins, c, tuple(c.words), "shell", None, 0, 0, ins.body_start))
+        commands.extend(_wrapped(ins, c.words, body, c.depth, ins.body_start))
+    return _numbered(commands), None
+
+
+def _exec_commands(ins: Instruction) -> list[Command]:
+    """An exec-form RUN: the argv, and the commands of a ``["/bin/sh", "-c", "..."]`` script."""
+    assert ins.exec_args is not None
+    words = tuple(shell.Word.synthetic(a) for a in ins.exec_args)
+    commands = [Command(ins, None, words, "exec", None, 0, 1)]
+    json_text = ins.logical.text[ins.body_start:].rstrip()
+    located = shell.exec_form_words(json_text)
+    if located:
+        commands.extend(_wrapped(ins, located, json_text, 0, ins.body_start))
+    return _numbered(commands)
+
+
+def _wrapped(ins: Instruction, words, outer: str, depth: int, base: int) -> list[Command]:
+    """The commands of ``sh -c SCRIPT`` (offsets into ``outer``, exact), or, when the quoting
+    cannot be kept exact, the commands read from the script's value, flagged so that no rule
+    rewrites them."""
+    found = shell.wrapped_script(words, outer)
+    if found is None:
+        return []
+    if isinstance(found, str):
+        # Not rewritable, but never passed over: read the script's text to find pip in it.
+        inner = None
+        for word in reversed(words[1:]):
+            text = word.value if word.value is not None else word.raw.strip("'\"")
+            try:
+                inner = shell.parse_script(text)
+                break
+            except shell.ShellParseError:
+                continue
+        return [Command(ins, c, tuple(c.words), "wrapped", None, 0, 0, base, wrapper_problem=found)
+                for c in (inner.commands if inner else ())]
+    raw = found.script_word.raw
+    quoting = "json" if outer.lstrip().startswith("[") else (raw[0] if raw[:1] in ("'", '"') else None)
+    try:
+        inner = found.parse()
+    except shell.ShellParseError:
+        return []
+    return [Command(ins, replace(c, depth=c.depth + depth), tuple(c.words), "wrapped", None, 0, 0, base, quoting)
+            for c in inner.commands]
+
+
+def _numbered(commands: list[Command]) -> list[Command]:
+    return [replace(c, position=i, total=len(commands)) for i, c in enumerate(commands)]
 
 
 def _shell_view(body: str) -> str:
@@ -115,4 +166,19 @@ def _shell_view(body: str) -> str:
 
 
 def _with_total(c: Command, total: int) -> Command:
-    return Command(c.instruction, c.command, c.argv, c.kind, c.heredoc, c.position, total, c.base)
+    return replace(c, total=total)
+
+
+def pip_invocation(df: Dockerfile, command: Command) -> shell.PipInvocation | None:
+    """The pip command line ``command`` runs, if any; a variable launcher (``$PIP``) is read
+    through the ARG/ENV values in scope."""
+    ins = command.instruction
+
+    def resolve(word: shell.Word) -> str | None:
+        return df.expand_at(ins, word.raw)
+
+    if command.kind == "exec":
+        return shell.parse_pip_argv(command.argv, resolve)
+    if command.command is None:
+        return None
+    return shell.find_pip_invocation(command.command, resolve)

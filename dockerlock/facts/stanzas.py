@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
-from dockerlock.facts.commands import Command, mentions_python_tooling, run_commands
+from dockerlock.facts.commands import Command, mentions_python_tooling, pip_invocation, run_commands
 from dockerlock.facts.copies import (CopySource, MountSource, absolute_in_image, bind_mount_provides, copy_provides,
                                      split_copy, workdir_of)
 from dockerlock.facts.environments import (HARMLESS_PROGRAMS, EnvState, Target, activated_venv, target_of,
@@ -171,8 +171,7 @@ def _scan_run(df: Dockerfile, ctx: BuildContext, stage: Stage, ins: Instruction,
         if act:
             activated = df.expand_at(ins, act) or act
             continue
-        pip = shell.parse_pip_argv(argv) if cmd.kind == "exec" else (
-            shell.find_pip_invocation(cmd.command) if cmd.command is not None else None)
+        pip = pip_invocation(df, cmd)
         if pip is None:
             _note_other_command(df, ins, cmd, state, activated)
             continue

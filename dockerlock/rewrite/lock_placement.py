@@ -20,7 +20,8 @@ from dockerlock.facts.commands import run_commands
 from dockerlock.facts.copies import absolute_in_image, split_copy, workdir_of
 from dockerlock.facts.stanzas import PipStanza, RequirementsFile
 from dockerlock.model import Dockerfile, Instruction
-from dockerlock.rewrite.quoting import copy_arguments, kept_as_written, quote_word
+from dockerlock.rewrite.quoting import copy_arguments, kept_as_written
+from dockerlock.shell import UnquotableWord, quote_word
 
 _CSV_UNSAFE = set(',"\'\n\r')
 
@@ -92,8 +93,11 @@ def _step_word(first: RequirementsFile, lock_base: str, image_path: str) -> str 
     raw, value = first.word.raw, first.value
     assert value is not None
     base = posixpath.basename(value)
-    if first.word.value is not None:  # fully static: derive from the shell's value, quote afresh
-        return quote_word(posixpath.join(posixpath.dirname(value), lock_base))
+    try:
+        if first.word.value is not None:  # fully static: derive from the shell's value, quote afresh
+            return quote_word(posixpath.join(posixpath.dirname(value), lock_base))
+    except UnquotableWord:
+        return None
     # A variable directory stays as written, so --build-arg keeps working.
     for opening, closing in (("", ""), ('"', '"')):
         if raw.startswith(opening) and raw.endswith("/" + base + closing):
@@ -102,7 +106,10 @@ def _step_word(first: RequirementsFile, lock_base: str, image_path: str) -> str 
                 return f"{opening}{head}{lock_base}{closing}"
     if image_path.startswith("/?"):
         return None
-    return quote_word(image_path)
+    try:
+        return quote_word(image_path)
+    except UnquotableWord:
+        return None
 
 
 def _check_step_word(df: Dockerfile, stanza: PipStanza, word: str, image_path: str) -> str | None:
@@ -185,7 +192,9 @@ def _used_elsewhere(df: Dockerfile, stanza: PipStanza, first: RequirementsFile) 
         if base in ins.logical.text or any(base in h.body for h in ins.heredocs):
             return True
     commands, _ = run_commands(df, stanza.instruction)
-    return any(c.position != stanza.command.position and any(base in w.raw for w in c.argv) for c in commands)
+    own = stanza.command.source_span()
+    return any(c.position != stanza.command.position and not c.source_span().contains(own)
+               and any(base in w.raw for w in c.argv) for c in commands)
 
 
 # -- by bind mount (the docker init template) ---------------------------------------------------

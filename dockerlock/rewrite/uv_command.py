@@ -17,8 +17,8 @@ from dockerlock.edits import Edit
 from dockerlock.facts.commands import run_commands
 from dockerlock.facts.stanzas import PipStanza
 from dockerlock.model import Dockerfile, Instruction
-from dockerlock.pipopts import rule_for
-from dockerlock.rewrite.quoting import kept_as_written, quote_word
+from dockerlock.shell import Action, UnquotableWord, quote_word, rule_for
+from dockerlock.rewrite.quoting import kept_as_written
 from dockerlock.settings import Settings
 
 UV_CACHE = "/root/.cache/uv"
@@ -79,11 +79,26 @@ def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word:
         return UvCommand(json.dumps([_literal(a.text) or a.text for a in args]), mount_edit, tuple(notes))
     words = []
     for a in env + args:
-        word = a.text if a.shell else quote_word(a.text)
-        if word is None:
-            return UvCommand(problem=f"cannot quote '{a.text}' safely in the generated command")
-        words.append(word)
-    return UvCommand(" ".join(words), mount_edit, tuple(notes))
+        try:
+            words.append(a.text if a.shell else quote_word(a.text))
+        except UnquotableWord as exc:
+            return UvCommand(problem=f"cannot write {exc} in the generated command")
+    text = " ".join(words)
+    problem = _quoting_problem(text, stanza.command.quoting) if stanza.command.kind == "wrapped" else None
+    return UvCommand(text, mount_edit, tuple(notes), problem)
+
+
+#: What text written inside a ``sh -c`` script must not contain, by the script's quoting.
+_BREAKS_QUOTING = {"'": "'", '"': '"`\\', "json": '"\\'}
+
+
+def _quoting_problem(text: str, quoting: str | None) -> str | None:
+    breaking = _BREAKS_QUOTING.get(quoting or "", None)
+    if quoting is None:
+        return "the `sh -c` script is an unquoted word; the uv step cannot be written into it"
+    if breaking and any(c in text for c in breaking):
+        return f"the uv step would need characters the `sh -c` script's {quoting} quoting cannot hold"
+    return None
 
 
 def _literal(text: str) -> str | None:
@@ -130,12 +145,12 @@ def _carried_options(stanza: PipStanza, notes: list[str]) -> list[Arg]:
         if option.name in ("--requirement", "--constraint", "--target", "--prefix", "--user", "--editable"):
             continue
         rule = rule_for(option.name)
-        if rule is None:
+        if rule is None or rule.action is Action.HANDLED:
             continue
-        if rule.action == "drop":
+        if rule.action is Action.DROP:
             notes.append(f"dropped {option.name}: {rule.why}")
             continue
-        if rule.action != "carry":
+        if rule.action is not Action.CARRY:
             continue
         out.append(Arg(rule.uv_name or option.name))
         if option.value is not None:
@@ -162,15 +177,13 @@ def _hashes(settings: Settings, lock, notes: list[str]) -> list[Arg]:
 def _kept_environment(stanza: PipStanza, notes: list[str]) -> list[Arg]:
     """``VAR=x pip ...`` and ``env VAR=x pip ...``: non-pip settings stay, PIP_* go (uv ignores them)."""
     kept: list[Arg] = []
-    wrapper_words = getattr(stanza.pip, "wrapper_words", ())
-    if getattr(stanza.pip, "wrapper", None) == "env" and wrapper_words:
-        kept.append(Arg(wrapper_words[0].raw, shell=True))
-        for word in wrapper_words[1:]:
+    if stanza.pip.plain_env and stanza.pip.wrapper_words:
+        for word in stanza.pip.wrapper_words:
             if word.raw.startswith("PIP_"):
                 notes.append(f"dropped {word.raw.split('=')[0]}: pip configuration")
             else:
                 kept.append(Arg(word.raw, shell=True))
-        if len(kept) == 1:
+        if all(w.text == "env" or w.text.endswith("/env") for w in kept):
             kept = []
     assignments = stanza.command.command.assignments if stanza.command.command is not None else ()
     prefix: list[Arg] = []

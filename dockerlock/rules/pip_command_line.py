@@ -21,9 +21,8 @@ def check(stanza, rc):
     reasons = [f"pip would reject this command line: {problem}" for problem in pip.errors]
     for name in dict.fromkeys(pip.unknown_options):
         reasons.append(f"unknown pip option '{name}': dockerlock will not guess what it means")
-    launcher = getattr(pip, "launcher_unknown", None)
-    if launcher:
-        reasons.append(f"the pip launcher {launcher if isinstance(launcher, str) else pip.program.raw} is a "
-                       "variable with no known value: give it a default (ARG/ENV) or call pip directly")
+    if not pip.launcher_known:
+        reasons.append(f"the pip launcher {pip.program.raw} is a variable with no known value: give it a default "
+                       "(ARG/ENV) or call pip directly")
     if reasons:
         yield PIP_COMMAND_LINE.at(f"{stanza.described} left as is: " + "; ".join(reasons), rc.path, stanza.line)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.pipopts import rule_for
+from dockerlock.shell import Action, rule_for
 from dockerlock.rules.base import Code, Decision, Phase
 
 PIP_OPTION = Code(
@@ -27,7 +27,7 @@ def check(stanza, rc):
         if not option.known or option.name in HANDLED_BY_CONVERSION:
             continue
         rule = rule_for(option.name)
-        if rule is not None and rule.action == "refuse":
+        if rule is not None and rule.action is Action.REFUSE:
             reasons.append(f"{option.name}: {rule.why}")
     names = {o.name for o in stanza.pip.all_options}
     if {"--target", "--prefix"} <= names or ("--user" in names and names & {"--target", "--prefix"}):

@@ -15,15 +15,13 @@ PIP_WRAPPER = Code(
     decision=Decision.REFUSED)
 CODES = (PIP_WRAPPER,)
 PHASE = Phase.COMMAND
-#: Wrappers the rewrite keeps as they are: they only set the environment of the command.
-KEPT_WRAPPERS = frozenset({"env"})
 
 
 def check(stanza, rc):
-    wrapper = getattr(stanza.pip, "wrapper", None)
-    if wrapper and wrapper not in KEPT_WRAPPERS:
+    wrapper = stanza.pip.wrapper
+    if wrapper and not stanza.pip.plain_env:
         yield PIP_WRAPPER.at(f"{stanza.described} left as is: pip runs under '{wrapper}'; remove the wrapper "
                              "or migrate by hand", rc.path, stanza.line)
-    reason = getattr(stanza.command, "wrapper_problem", None)
+    reason = stanza.command.wrapper_problem
     if reason:
         yield PIP_WRAPPER.at(f"{stanza.described} left as is: {reason}", rc.path, stanza.line)

@@ -7,9 +7,8 @@ uv) is not an application dependency and is not reported.
 
 from __future__ import annotations
 
-from dockerlock import shell
 from dockerlock.diagnostics import Level
-from dockerlock.facts.commands import run_commands
+from dockerlock.facts.commands import pip_invocation, run_commands
 from dockerlock.facts.copies import split_copy
 from dockerlock.facts.environments import upgrades_only_tools, venv_of
 from dockerlock.facts.stanzas import install_target
@@ -48,8 +47,7 @@ def check(rc):
                 continue
             commands, _ = run_commands(df, ins)
             for cmd in commands:
-                pip = shell.parse_pip_argv(cmd.argv) if cmd.kind == "exec" else (
-                    shell.find_pip_invocation(cmd.command) if cmd.command is not None else None)
+                pip = pip_invocation(df, cmd)
                 if pip is None or pip.subcommand != "install" or pip.requirements or not pip.packages:
                     continue
                 if upgrades_only_tools(pip):

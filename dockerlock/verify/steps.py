@@ -20,7 +20,7 @@ from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
 from dockerlock.model import Dockerfile
-from dockerlock.pipopts import rule_for
+from dockerlock.shell.pip_options import rule_for
 from dockerlock.loading import ContextLoader
 from dockerlock.runner import read_dockerfile
 from dockerlock.settings import Settings
@@ -88,10 +88,7 @@ def _pip_step(context: BuildContext, st) -> PipStep:
     options: list[str] = []
     for opt in st.pip.all_options:
         rule = rule_for(opt.name)
-        if rule is None or opt.name in ("--constraint", "--requirement", "--editable"):
-            continue
-        if opt.name in ("--index-url", "--extra-index-url", "--find-links", "--no-index", "--pre",
-                        "--only-binary", "--no-binary", "--prefer-binary", "--no-build-isolation"):
+        if rule is not None and rule.replayed:
             options.append(opt.name)
             if opt.value is not None:
                 options.append(opt.value.value if opt.value.value is not None else opt.value.raw)
