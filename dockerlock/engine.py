@@ -69,8 +69,7 @@ def finish(df: Dockerfile, groups: list[list[Edit]], *, record: bool, replan=Non
         edits = _records(df, groups) + edits
     text = apply_edits(df.source.text, edits)
     try:
-        after = Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom),
-                                 locate_with_dockerfile_parse=False)
+        after = Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom))
     except DockerlockError as exc:
         raise InvariantViolation(f"refusing to write: the rewritten file would not parse ({exc.reason}). "
                                  "This is a dockerlock bug; please report it.", df.source.path) from None

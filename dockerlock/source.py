@@ -129,4 +129,7 @@ class Source:
 
     def lines_span(self, first: int, last: int) -> Span:
         """Span covering lines ``first..last`` (1-based, inclusive) with the last line ending."""
-        return Span(self.line_span(first).start, self.line_span(last).end)
+        starts = self.line_starts
+        if not 1 <= first <= last <= len(starts):
+            raise IndexError(f"lines {first}..{last} of {len(starts)}")
+        return Span(starts[first - 1], starts[last] if last < len(starts) else len(self.text))
