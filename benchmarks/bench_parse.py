@@ -20,13 +20,15 @@ from dockerlock.diagnostics import DockerlockError  # noqa: E402
 from dockerlock.model import Dockerfile  # noqa: E402
 
 
-def best_of(runs: int, fn: Callable[[], None]) -> float:
-    best = float("inf")
+def best_of(runs: int, fn: Callable[[], None]) -> tuple[float, float]:
+    """Best wall and best CPU seconds of ``runs`` (CPU is the steadier figure on a shared machine)."""
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
 
 
 def parse_all_with_model(blobs: list[tuple[str, bytes]]) -> None:
@@ -51,17 +53,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_tree(Path(tmp), 1000)
         blobs = [(str(p), p.read_bytes()) for p in paths]
-    ours = best_of(5, lambda: parse_all_with_model(blobs))
-    print(f"model: parsed {len(blobs)} Dockerfiles in {ours:.3f} s ({len(blobs) / ours:,.0f} files/s); "
-          f"target < 0.5 s: {'OK' if ours < 0.5 else 'MISSED'}")
+    ours, ours_cpu = best_of(5, lambda: parse_all_with_model(blobs))
+    print(f"model: parsed {len(blobs)} Dockerfiles in {ours:.3f} s wall, {ours_cpu:.3f} s CPU "
+          f"({len(blobs) / ours:,.0f} files/s); target < 0.5 s: {'OK' if ours < 0.5 else 'MISSED'}")
     try:
         import dockerfile  # noqa: F401
     except ImportError:
         print("BuildKit binding not installed (pip install -e '.[test]'): no ratio")
         return
-    theirs = best_of(5, lambda: parse_all_with_buildkit(blobs))
+    theirs, theirs_cpu = best_of(5, lambda: parse_all_with_buildkit(blobs))
     ratio = ours / theirs
-    print(f"BuildKit binding (dockerfile.parse_string): {theirs:.3f} s; model/BuildKit = {ratio:.2f}x "
+    print(f"BuildKit binding (dockerfile.parse_string): {theirs:.3f} s wall, {theirs_cpu:.3f} s CPU; "
+          f"model/BuildKit = {ratio:.2f}x wall, {ours_cpu / theirs_cpu:.2f}x CPU "
           f"(target <= 2.5x: {'OK' if ratio <= 2.5 else 'MISSED'})")
 
 

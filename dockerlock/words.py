@@ -36,6 +36,10 @@ def split_words(text: str, start: int = 0, end: int | None = None, escape: str =
     end = len(text) if end is None else end
     if _is_plain(text[start:end], escape):
         return [RawWord(m.group(), m.start(), m.end()) for m in _PLAIN_WORD.finditer(text, start, end)]
+    return _split_quoted_words(text, start, end, escape)
+
+
+def _split_quoted_words(text: str, start: int, end: int, escape: str) -> list[RawWord]:
     words: list[RawWord] = []
     i = start
     while i < end:

@@ -171,6 +171,15 @@ def test_a_location_that_breaks_buildkits_line_rules_is_refused(monkeypatch, cha
         Dockerfile.from_text("FROM x\nRUN a \\\n  b\n# note\nCMD c\n")
 
 
+@given(text=st.text(alphabet=" \t\r\nab$={}'\"\\`", max_size=30), start=st.integers(0, 5),
+       escape=st.sampled_from("\\`"))
+def test_word_splitting_fast_path_agrees_with_the_quote_aware_one(text, start, escape):
+    from dockerlock.words import _split_quoted_words, split_words
+
+    start = min(start, len(text))
+    assert split_words(text, start, escape=escape) == _split_quoted_words(text, start, len(text), escape)
+
+
 def test_source_facts():
     src = Source.from_bytes(b"\xef\xbb\xbfFROM x\r\nRUN a\r\nRUN b")
     assert src.bom and src.eol == "\r\n" and not src.final_newline

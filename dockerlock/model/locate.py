@@ -46,7 +46,8 @@ def build_instructions(scan: Prescan, located: list[Located]) -> list[Instructio
     stage = -1
     free = 0  # first line after the previous instruction
     for index, (keyword, start, end) in enumerate(located):
-        _check_gap(scan, free, start)
+        if free < start:
+            _check_gap(scan, free, start)
         cached = scan.joined.get(start)
         if cached is not None and cached[0] == end:
             _, logical, comment_lines, head = cached

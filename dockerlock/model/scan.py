@@ -12,7 +12,8 @@ reads -> what dockerfile-parse alone would do -> the masked line:
   honour that line: the escape is also its continuation character);
 - heredoc body and terminator lines -> bogus instructions -> empty lines;
 - a blank line inside a continuation -> ends the instruction early -> ``#``;
-- a comment line inside a continuation -> (read the same way) -> ``#``;
+- a comment line inside a continuation -> (read the same way) -> ``#``; outside one,
+  an empty line (dockerfile-parse would only build a comment entry for it);
 - the escape followed by spaces or tabs -> (continues, as BuildKit does) -> unchanged;
 - the escape followed by NBSP or a form feed, which does *not* continue the line for
   BuildKit -> continues -> ``.`` appended;
@@ -149,6 +150,8 @@ def prescan(source: Source) -> Prescan:
         if not stripped or stripped[0] == "#":
             if start >= 0:
                 masked[i] = _SKIPPED_MASK
+            elif stripped:
+                masked[i] = _BODY_MASK  # nothing for dockerfile-parse to do with it
             i += 1
             continue
         column = escape_column(line, escape)
