@@ -18,7 +18,7 @@ from dockerlock.diagnostics import DecodeError, DockerfileSyntaxError
 MAX_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A half-open range ``[start, end)`` of offsets into ``Source.text``."""
 

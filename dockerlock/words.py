@@ -22,7 +22,7 @@ def _is_plain(text: str, escape: str) -> bool:
     return '"' not in text and "'" not in text and escape not in text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawWord:
     """A word as written, with its offsets in the text it was split from."""
 

@@ -46,7 +46,7 @@ def assert_oracle(path: Path) -> None:
         return
     try:
         expected = buildkit_view(data)
-    except dockerfile.GoParseError as exc:
+    except dockerfile.GoParseError:
         with pytest.raises(DockerfileSyntaxError):
             Dockerfile.from_bytes(data, str(path))
         return

@@ -23,7 +23,8 @@ EXEC_FORM_KEYWORDS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "AD
                                 "HEALTHCHECK"})
 # BuildKit's heredoc word: optional fd, <<, optional -, then a word without '<'.
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
-_FIRST_WORD = re.compile(r"\s*(\S*)")  # BuildKit trims the logical line before splitting off the keyword
+# BuildKit trims the logical line, then splits off the keyword; the arguments follow the blanks.
+_KEYWORD_AND_BLANKS = re.compile(r"\s*(\S*)[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _split_csv(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Heredoc:
     name: str
     chomp: bool  # <<- strips leading tabs
@@ -157,7 +158,7 @@ class Instruction:
         return source.text[self.span.start:self.span.end]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Head:
     """What the first words of a logical line say: keyword, flags, exec form."""
 
@@ -170,14 +171,12 @@ class Head:
 
 
 def read_head(text: str, escape: str) -> Head:
-    m = _FIRST_WORD.match(text)
+    m = _KEYWORD_AND_BLANKS.match(text)
     first_word = m.group(1)
     keyword = first_word.upper()
     args_start = m.end()
-    n = len(text)
-    while args_start < n and text[args_start] in " \t":
-        args_start += 1
-    flags, body_start = _read_flags(text, args_start, escape)
+    flags, body_start = _read_flags(text, args_start, escape) if text.startswith("--", args_start) \
+        else ((), args_start)
     exec_args = None
     if keyword in EXEC_FORM_KEYWORDS:
         exec_args = _maybe_json(text, body_start)
@@ -189,8 +188,6 @@ def read_head(text: str, escape: str) -> Head:
 
 
 def _read_flags(text: str, start: int, escape: str) -> tuple[tuple[Flag, ...], int]:
-    if not text.startswith("--", start):
-        return (), start
     flags: list[Flag] = []
     body_start = start
     for word in split_words(text, start, escape=escape):

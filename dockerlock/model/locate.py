@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from dockerlock.model.instruction import Instruction, read_head
 from dockerlock.model.scan import Prescan, is_skipped
+from dockerlock.source import Span
 
 _COMMENT = "COMMENT"  # dockerfile-parse's entry for a comment line
 
@@ -40,7 +41,7 @@ def locate(scan: Prescan) -> list[Located]:
 
 def build_instructions(scan: Prescan, located: list[Located]) -> list[Instruction]:
     """``Instruction``s for the located spans, with BuildKit's logical lines and heredocs."""
-    source = scan.source
+    line_starts, text_end = scan.source.line_starts, len(scan.source.text)
     instructions: list[Instruction] = []
     claimed: set[int] = set()
     stage = -1
@@ -69,7 +70,8 @@ def build_instructions(scan: Prescan, located: list[Located]) -> list[Instructio
             stage += 1
         instructions.append(Instruction(
             index=index, keyword=keyword, start_line=start + 1, end_line=last + 1,
-            span=source.lines_span(start + 1, last + 1), logical=logical, args_start=head.args_start,
+            span=Span(line_starts[start], line_starts[last + 1] if last + 1 < len(line_starts) else text_end),
+            logical=logical, args_start=head.args_start,
             flags=head.flags, body_start=head.body_start, exec_args=head.exec_args, heredocs=heredocs,
             comment_lines=comment_lines, stage=stage))
     _check_gap(scan, free, len(scan.lines))

@@ -8,7 +8,7 @@ reads -> what dockerfile-parse alone would do -> the masked line:
 
 - parser directives at the top (``syntax``, ``escape``, ``check``) -> it stops looking
   at ``# check=`` and matches directives with a wider pattern -> every directive line
-  becomes ``#``, and line 1 ``# escape=`` + the escape when it is a backtick (it does
+  becomes empty, and line 1 ``# escape=`` + the escape when it is a backtick (it does
   honour that line: the escape is also its continuation character);
 - heredoc body and terminator lines -> bogus instructions -> empty lines;
 - a blank line inside a continuation -> ends the instruction early -> ``#``;
@@ -42,8 +42,8 @@ from dockerlock.source import Source, Span
 # whitespace, only at the very top; Go's \s is ASCII [\t\n\f\r ].
 _DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*")
 _KNOWN_DIRECTIVES = {"syntax", "escape", "check"}
-_SKIPPED_MASK = "#"  # a comment: dockerfile-parse keeps a continuation going across it
-_BODY_MASK = ""  # a blank line outside any continuation: dockerfile-parse skips it
+_COMMENT = "#"  # inside a continuation: dockerfile-parse keeps the continuation going across it
+_EMPTY = ""  # outside a continuation: dockerfile-parse skips it
 _VISIBLE_END = "."  # after escape + NBSP/form feed, so dockerfile-parse does not continue the line
 _WORD_AND_SPACE = re.compile(r"\S+\s")
 
@@ -149,9 +149,9 @@ def prescan(source: Source) -> Prescan:
         stripped = line.lstrip()
         if not stripped or stripped[0] == "#":
             if start >= 0:
-                masked[i] = _SKIPPED_MASK
+                masked[i] = _COMMENT
             elif stripped:
-                masked[i] = _BODY_MASK  # nothing for dockerfile-parse to do with it
+                masked[i] = _EMPTY  # nothing for dockerfile-parse to do with it
             i += 1
             continue
         column = escape_column(line, escape)
@@ -202,11 +202,10 @@ def _read_directives(scan: Prescan) -> int:
 
 def _mask_directives(scan: Prescan, first: int) -> None:
     """dockerfile-parse honours ``# escape=`` only in a block of ``escape``/``syntax`` lines
-    and by its own (wider) pattern: give it exactly one line that says what BuildKit read."""
-    lines = scan.lines
-    for i in range(min(first + 1, len(lines))):  # the directives, and a comment right after them
-        if i < first or is_skipped(lines[i]):
-            scan.masked[i] = _SKIPPED_MASK
+    and by its own (wider) pattern: give it exactly one line that says what BuildKit read.
+    (The line after the directives, if a comment, is emptied by ``prescan``.)"""
+    for i in range(first):
+        scan.masked[i] = _EMPTY
     if scan.escape != "\\":
         scan.masked[0] = f"# escape={scan.escape}"
 
@@ -231,7 +230,7 @@ def _finish_logical_line(scan: Prescan, start: int, end: int, split_keyword: boo
                 raise scan.error(f"unterminated heredoc '<<{'-' if word.chomp else ''}{word.raw_name}': "
                                  f"no line '{word.name}' closes it", start + 1,
                                  hint=f"add a line containing only {word.name}")
-            masked[i] = _BODY_MASK
+            masked[i] = _EMPTY
             if (lines[i].lstrip("\t") if word.chomp else lines[i]) == word.name:
                 break
             i += 1

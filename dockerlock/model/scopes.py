@@ -26,7 +26,7 @@ META = -1  # the "stage" of global ARGs, declared before the first FROM
 _END = float("inf")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Var:
     name: str
     kind: str  # "ARG" or "ENV"
