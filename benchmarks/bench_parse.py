@@ -7,6 +7,7 @@ does no masking, heredoc reading, flag parsing or stage building), and all 1,000
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -50,22 +51,28 @@ def parse_all_with_buildkit(blobs: list[tuple[str, bytes]]) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-only", action="store_true", help="skip the BuildKit binding (for timing "
+                        "the whole process before and after a change)")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_tree(Path(tmp), 1000)
         blobs = [(str(p), p.read_bytes()) for p in paths]
     ours, ours_cpu = best_of(5, lambda: parse_all_with_model(blobs))
     print(f"model: parsed {len(blobs)} Dockerfiles in {ours:.3f} s wall, {ours_cpu:.3f} s CPU "
-          f"({len(blobs) / ours:,.0f} files/s); target < 0.5 s: {'OK' if ours < 0.5 else 'MISSED'}")
+          f"({len(blobs) / ours_cpu:,.0f} files/CPU s); target < 0.5 s CPU: {'OK' if ours_cpu < 0.5 else 'MISSED'}")
+    if args.model_only:
+        return
     try:
         import dockerfile  # noqa: F401
     except ImportError:
         print("BuildKit binding not installed (pip install -e '.[test]'): no ratio")
         return
     theirs, theirs_cpu = best_of(5, lambda: parse_all_with_buildkit(blobs))
-    ratio = ours / theirs
+    ratio = ours_cpu / theirs_cpu
     print(f"BuildKit binding (dockerfile.parse_string): {theirs:.3f} s wall, {theirs_cpu:.3f} s CPU; "
-          f"model/BuildKit = {ratio:.2f}x wall, {ours_cpu / theirs_cpu:.2f}x CPU "
-          f"(target <= 2.5x: {'OK' if ratio <= 2.5 else 'MISSED'})")
+          f"model/BuildKit = {ours / theirs:.2f}x wall, {ratio:.2f}x CPU "
+          f"(target <= 2.5x CPU: {'OK' if ratio <= 2.5 else 'MISSED'})")
 
 
 if __name__ == "__main__":
