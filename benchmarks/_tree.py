@@ -24,6 +24,11 @@ def samples() -> list[bytes]:
     return [t.encode() for t in BUILTIN]
 
 
+def largest_sample() -> bytes:
+    """The largest real Dockerfile available (the built-in sample without the corpus)."""
+    return max(samples(), key=len)
+
+
 def make_tree(root: Path, count: int = 1000) -> list[Path]:
     data = samples()
     paths = []

@@ -168,8 +168,7 @@ def _proposes_fixes(df: Dockerfile, context: BuildContext, settings: Settings) -
 
 def _reparse(df: Dockerfile, text: str) -> Dockerfile:
     try:
-        return Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom),
-                                locate_with_dockerfile_parse=False)
+        return Dockerfile.parse(Source.from_text(text, df.source.path, bom=df.source.bom))
     except DockerlockError as exc:
         raise InvariantViolation(f"refusing to write: the rewritten file would not parse ({exc.reason}). "
                                  "This is a dockerlock bug; please report it.", df.source.path) from None

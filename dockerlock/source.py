@@ -26,7 +26,7 @@ def size_error(size: int, path: str, *, at_least: bool = False) -> DecodeError:
                        "(Dockerfiles are a few KiB: is this really one?)", path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A half-open range ``[start, end)`` of offsets into ``Source.text``."""
 
@@ -137,4 +137,7 @@ class Source:
 
     def lines_span(self, first: int, last: int) -> Span:
         """Span covering lines ``first..last`` (1-based, inclusive) with the last line ending."""
-        return Span(self.line_span(first).start, self.line_span(last).end)
+        starts = self.line_starts
+        if not 1 <= first <= last <= len(starts):
+            raise IndexError(f"lines {first}..{last} of {len(starts)}")
+        return Span(starts[first - 1], starts[last] if last < len(starts) else len(self.text))

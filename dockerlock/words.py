@@ -14,9 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_WORD = re.compile(r"[^ \t\r\n]+")
 
 
-@dataclass(frozen=True)
+def _is_plain(text: str, escape: str) -> bool:
+    """No quotes, no escape character: words are whitespace-separated runs, kept as they are."""
+    return '"' not in text and "'" not in text and escape not in text
+
+
+@dataclass(frozen=True, slots=True)
 class RawWord:
     """A word as written, with its offsets in the text it was split from."""
 
@@ -28,6 +34,12 @@ class RawWord:
 def split_words(text: str, start: int = 0, end: int | None = None, escape: str = "\\") -> list[RawWord]:
     """Split ``text[start:end]`` into whitespace-separated words, honouring quotes and escapes."""
     end = len(text) if end is None else end
+    if _is_plain(text[start:end], escape):
+        return [RawWord(m.group(), m.start(), m.end()) for m in _PLAIN_WORD.finditer(text, start, end)]
+    return _split_quoted_words(text, start, end, escape)
+
+
+def _split_quoted_words(text: str, start: int, end: int, escape: str) -> list[RawWord]:
     words: list[RawWord] = []
     i = start
     while i < end:
@@ -63,6 +75,8 @@ def split_words(text: str, start: int = 0, end: int | None = None, escape: str =
 
 def unquote(raw: str, escape: str = "\\") -> str:
     """Remove quotes and escape characters (no variable expansion)."""
+    if _is_plain(raw, escape):
+        return raw
     out: list[str] = []
     quote = ""
     i = 0
@@ -92,6 +106,8 @@ def expand(raw: str, values: Mapping[str, str | None], escape: str = "\\") -> st
     the expression uses a form we do not evaluate: the caller then keeps the text as
     written rather than acting on a guess.
     """
+    if "$" not in raw and _is_plain(raw, escape):
+        return raw
     out: list[str] = []
     quote = ""
     i = 0

@@ -189,6 +189,9 @@ def check_parses(after: bytes) -> Dockerfile:
     df = Dockerfile.from_text(text)
     assert ours(df) == theirs
     assert ours(Dockerfile.from_bytes(after)) == theirs
+    # each logical line is BuildKit's too (``original`` adds heredoc bodies after a newline)
+    originals = [c.original.split("\n")[0].rstrip("\r") for c in dockerfile.parse_string(text)]
+    assert [ins.logical.text for ins in df.instructions] == originals
     return df
 
 

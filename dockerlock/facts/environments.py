@@ -219,13 +219,12 @@ def target_of(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activa
         return Target("system", _launcher_python(text), f"runs {text}")
     if activated:
         return _venv_target(df, ins, activated, f"the RUN activates {activated}")
-    scope = df.scope_at(ins)
-    path_var = scope.get("PATH")
+    path_var = df.var_at(ins, "PATH")
     if path_var is not None:
         venv = path_venv_dir(path_var.value, path_var.raw)
         if venv:
             return _venv_target(df, ins, venv, f"ENV PATH puts {venv}/bin first (line {path_var.line})")
-    venv_var = scope.get("VIRTUAL_ENV")
+    venv_var = df.var_at(ins, "VIRTUAL_ENV")
     if venv_var is not None and venv_var.value and path_var is not None and "VIRTUAL_ENV" in (path_var.raw or ""):
         return _venv_target(df, ins, venv_var.value, "ENV VIRTUAL_ENV is on PATH")
     how = ("the conda environment's interpreter (first on PATH)" if conda
