@@ -19,6 +19,7 @@ from pathlib import Path
 from dockerlock.context import BuildContext, infer_context
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
+from dockerlock.lock_targets import lock_targets
 from dockerlock.model import Dockerfile
 from dockerlock.pipopts import rule_for
 from dockerlock.runner import LockCache, copy_sources, read_dockerfile
@@ -31,6 +32,7 @@ class StepPair:
     line: int  # line of the pip stanza in the original Dockerfile
     pip: PipStep
     uv: UvStep
+    python: str | None = None  # the image's Python (FROM tag through ARGs, else .python-version)
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,12 @@ def load_inputs(path: Path, settings: Settings) -> VerifyInputs:
     failed = [st for st in plan.stanzas if st.status == FAILED]
     if failed:
         raise DockerlockError("; ".join(failed[0].reasons), str(path), failed[0].line)
+    pythons = {target.line: target.python for target in lock_targets(original, context, settings)}
     pairs = []
     for st in plan.stanzas:
         if st.status != CONVERTED:
             continue
-        pairs.append(StepPair(st.line, _pip_step(context, st), _uv_step(context, st)))
+        pairs.append(StepPair(st.line, _pip_step(context, st), _uv_step(context, st), pythons.get(st.line)))
     if not pairs:
         reasons = "; ".join(f"line {st.line}: {'; '.join(st.reasons)}" for st in plan.stanzas) or \
             "no pip requirements install found"
