@@ -404,3 +404,12 @@ def test_omi_pusher_requirements_lock_for_python_311_slim(repo, index_reachable)
     assert [str(p.version) for p in written.by_name("numpy")] == ["1.26.4"]
     assert str(written.requires_python) == "<3.12,>=3.11"
     assert written.origin.python == "3.11" and written.origin.platform == "linux/amd64"
+
+
+def test_dockerfiles_sharing_a_lock_lock_it_once(repo, fake_uv):
+    stanza = "FROM python:3.11-slim\nCOPY requirements.txt /app/\nRUN pip install -r /app/requirements.txt\n"
+    write(repo, {"api/Dockerfile": stanza, "worker/Dockerfile": stanza, "requirements.txt": "six\n"})
+    result = lock(".", "--context", ".")
+    assert result.exit_code == 0, result.output
+    assert len(fake_uv()) == 1 and len(result.stdout.splitlines()) == 1
+    assert WROTE.fullmatch(result.stdout.strip()).group(1) == "pylock.toml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -73,18 +74,6 @@ def test_verify_venvs_same_packages_before_and_after_migration(project):
     assert again.exit_code == 0 and json.loads(again.stdout)["ok"]
 
 
-@pytest.mark.network
-def test_verify_text_output_counts_both_sides_and_prints_the_plan_with_verbose(project):
-    result = runner.invoke(build_app(), ["verify", "-v", str(project / "Dockerfile"), "--repeat", "1",
-                                         "--no-color"])
-    assert result.exit_code == 0, result.output
-    assert "(pip 1, uv 1 packages)" in result.stdout and "one run each" in result.stdout
-    assert result.stdout.rstrip().endswith("verify: OK")
-    planned = [line for line in result.stderr.splitlines() if line.startswith("will run:")]
-    # the venv template and its seed listing, then install + list for 4 runs (pip/uv, cold/warm)
-    assert len(planned) == 10 and "will run:" not in result.stdout
-
-
 def test_progress_shows_the_plan_only_with_verbose():
     from io import StringIO
 
@@ -102,15 +91,45 @@ def test_progress_shows_the_plan_only_with_verbose():
 
 
 @pytest.mark.network
-def test_verify_reports_a_lock_that_disagrees(project, tmp_path):
+def test_verify_reports_a_lock_that_disagrees_and_prints_the_plan_with_verbose(project, tmp_path):
     shutil.copytree(project, tmp_path / "p")
     (tmp_path / "p/requirements.txt").write_text("six==1.15.0\n")  # the lock still pins 1.16.0
-    result = runner.invoke(build_app(), ["verify", str(tmp_path / "p/Dockerfile"), "--format", "json",
-                                         "--repeat", "1"])
+    result = runner.invoke(build_app(), ["verify", "-v", str(tmp_path / "p/Dockerfile"), "--repeat", "1",
+                                         "--no-color"])
     assert result.exit_code == 1
-    diff = json.loads(result.stdout)["stanzas"][0]["differences"]
-    assert diff == [{"name": "six", "kind": "version", "pip": {"name": "six", "version": "1.15.0", "vcs_commit": None},
-                     "uv": {"name": "six", "version": "1.16.0", "vcs_commit": None}}]
+    assert "(pip 1, uv 1 packages)" in result.stdout and "one run each" in result.stdout
+    assert re.search(r"│ six\s+│ version │ 1\.15\.0 │ 1\.16\.0 │", result.stdout)
+    assert result.stdout.rstrip().endswith("verify: DIFFERENCES FOUND")
+    planned = [line for line in result.stderr.splitlines() if line.startswith("will run:")]
+    # the venv template and its seed listing, then install + list for 4 runs (pip/uv, cold/warm)
+    assert len(planned) == 10 and "will run:" not in result.stdout
+
+
+def test_json_of_a_stanza_names_both_sides_of_each_difference(tmp_path):
+    from dockerlock.verify import Difference, InstalledDist, Timing
+    from dockerlock.verify.results import Interpreter, StanzaResult, VenvsReport
+    from dockerlock.verify.steps import StepPair
+    from dockerlock.verify.venvs import PipStep, UvStep, VenvVerification
+
+    pip_six, uv_six = InstalledDist("six", "1.15.0"), InstalledDist("six", "1.16.0")
+    result = VenvVerification({"six": pip_six}, {"six": uv_six, "idna": InstalledDist("idna", "3.7")},
+                              [Difference("six", pip_six, uv_six, "version"),
+                               Difference("idna", None, InstalledDist("idna", "3.7"), "only-uv")],
+                              {"pip-cold": Timing((3.0, 1.0, 2.0)), "uv-cold": Timing((0.5, 0.25, 1.0))}, [])
+    pair = StepPair(4, PipStep((tmp_path / "requirements.txt",)), UvStep(tmp_path / "pylock.toml", "sync"), "3.11")
+    stanza = StanzaResult(pair, Interpreter("/usr/bin/python3.11", "3.11.2", "3.11", "image"), result)
+    report = VenvsReport(tmp_path / "Dockerfile", (stanza,), 3).to_json()
+    assert report["ok"] is False and report["repeat"] == 3
+    [shown] = report["stanzas"]
+    assert shown["packages"] == {"pip": 1, "uv": 2} and shown["ratio_cold"] == 4.0
+    assert shown["differences"] == [
+        {"name": "six", "kind": "version", "pip": {"name": "six", "version": "1.15.0", "vcs_commit": None},
+         "uv": {"name": "six", "version": "1.16.0", "vcs_commit": None}},
+        {"name": "idna", "kind": "only-uv", "pip": None, "uv": {"name": "idna", "version": "3.7", "vcs_commit": None}}]
+    assert shown["timings"]["pip-cold"] == {"median": 2.0, "min": 1.0, "max": 3.0, "runs": [3.0, 1.0, 2.0]}
+    assert shown["python"] == {"image": "3.11", "interpreter": "/usr/bin/python3.11", "version": "3.11.2",
+                               "chosen_by": "image"}
+    assert json.loads(json.dumps(report)) == report       # plain JSON, nothing left to default=str
 
 
 def test_verify_nothing_to_verify_is_an_error(tmp_path):

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -48,15 +49,21 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run_lock(request))
 
 
+@dataclass(frozen=True)
 class LockRequest:
     """The command line of one `dockerlock lock` run."""
 
-    def __init__(self, paths: Sequence[Path], output: Path | None, check: bool, python: str | None,
-                 platform: str | None, universal: bool, upgrade: bool, context: Path | None, quiet: bool,
-                 color: bool | None, config: Path | None) -> None:
-        self.paths, self.output, self.check, self.python = list(paths), output, check, python
-        self.platform, self.universal, self.upgrade, self.context = platform, universal, upgrade, context
-        self.quiet, self.color, self.config = quiet, color, config
+    paths: list[Path]
+    output: Path | None = None
+    check: bool = False
+    python: str | None = None
+    platform: str | None = None
+    universal: bool = False
+    upgrade: bool = False
+    context: Path | None = None
+    quiet: bool = False
+    color: bool | None = None
+    config: Path | None = None
 
     @property
     def extra_args(self) -> list[str]:
@@ -124,12 +131,13 @@ def _one(job, request: LockRequest, out, err, show: "Shown", animate: bool) -> i
 
     target = job.target.describe()
     lock = show.path(job.output)
+    where = f" ({', '.join(show.where(s) for s in job.sources)})" if job.cwd is not None else ""
     common = dict(target=job.target, constraints=job.constraints, extra_args=request.extra_args, cwd=job.cwd)
     if request.check:
         if not job.output.is_file():
             _say(out, request, f"{lock} does not exist yet: run the same command without --check to write it")
             return 1
-        with progress(err, animate, f"checking {lock} for {target}"):
+        with progress(err, animate, f"checking {lock} for {target}{where}"):
             stale = lock_is_stale(job.requirements, job.output, **common)
         if not stale.stale:
             _say(out, request, f"{lock} is up to date for {target}")
@@ -138,7 +146,7 @@ def _one(job, request: LockRequest, out, err, show: "Shown", animate: bool) -> i
         for line in stale.describe():
             _say(out, request, f"  {line}")
         return 1
-    with progress(err, animate, f"locking {lock} for {target}"):
+    with progress(err, animate, f"locking {lock} for {target}{where}"):
         result = compile_lock(job.requirements, output=job.output, custom_compile_command=job.header, **common)
     _say(out, request, f"wrote {lock} for {target} ({result.packages} packages, {result.duration:.1f} s)")
     return 0

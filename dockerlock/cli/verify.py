@@ -7,6 +7,7 @@ stderr: a status line on a terminal, notes always, the full command plan with ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -50,14 +51,25 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run_verify(request))
 
 
+@dataclass(frozen=True)
 class VerifyRequest:
     """The command line of one `dockerlock verify` run."""
 
-    def __init__(self, path, build, builder, smoke, health, port, timeout, app_file, python, repeat,
-                 keep_images, context, fmt, verbose, color) -> None:
-        self.path, self.build, self.builder, self.smoke, self.health = path, build, builder, smoke, health
-        self.port, self.timeout, self.app_file, self.python, self.repeat = port, timeout, app_file, python, repeat
-        self.keep_images, self.context, self.fmt, self.verbose, self.color = keep_images, context, fmt, verbose, color
+    path: Path
+    build: bool = False
+    builder: str | None = None
+    smoke: str | None = None
+    health: str | None = None
+    port: int = 8080
+    timeout: float = 60.0
+    app_file: Path | None = None
+    python: str | None = None
+    repeat: int = 3
+    keep_images: bool = False
+    context: Path | None = None
+    fmt: Format = Format.text
+    verbose: bool = False
+    color: bool | None = None
 
 
 def run_verify(request: VerifyRequest) -> int:
