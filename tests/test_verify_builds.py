@@ -560,15 +560,19 @@ class HarnessBuilder(Builder):
     harness: Harness | None = None
     uv_images: set[str] = field(default_factory=set)
 
-    def build(self, context, dockerfile, tag, *, no_cache, extra_args=()):
+    def ensure_uv_images(self, text: str) -> None:
+        """Create the uv image stand-ins ``text`` copies from (the harness's images, not the run's)."""
         assert self.harness is not None
-        text = Path(dockerfile).read_text()
         wanted = sorted(set(re.findall(r"ghcr\.io/astral-sh/uv:([A-Za-z0-9._-]+)", text)) - self.uv_images)
         if wanted:
             subprocess.run([str(self.harness.script), "uv-image", *wanted], check=True, timeout=600,
                            env=dict(os.environ, HARNESS_DIR=str(self.harness.directory)),
                            capture_output=True)
             self.uv_images.update(wanted)
+
+    def build(self, context, dockerfile, tag, *, no_cache, extra_args=()):
+        assert self.harness is not None
+        self.ensure_uv_images(Path(dockerfile).read_text())
         handle, compat = tempfile.mkstemp(prefix="Dockerfile.", dir=self.harness.directory / "tmp")
         os.close(handle)
         subprocess.run([sys.executable, str(self.harness.directory / "dockerfile_compat.py"),
@@ -661,6 +665,7 @@ def pins(requirements: Path) -> dict[str, str]:
 def test_example_app_images_match_smoke_and_answer_health(tmp_path, podman, uv_command):
     context = example_context(tmp_path, uv_command)
     main_before = (context / "main.py").read_bytes()
+    podman.ensure_uv_images(migrated(context))   # the harness's stand-ins are not the run's images
     images_before = all_images(podman)
     messages: list[str] = []
     result = verify_builds(context / "Dockerfile", migrated(context), context,
