@@ -2,9 +2,10 @@
 
 Two requirement sets: the example app's (tests/fixtures/verify_app/context/requirements.txt) and a
 larger one (benchmarks/data/requirements-large.txt, ~100 distributions). Each lock is generated at
-run time with ``uv pip compile --format pylock.toml --universal``; each set is then verified with
-``dockerlock.verify.venvs.verify_in_venvs`` (fresh venvs, empty then warm caches) ``--repeat`` times
-and the median of each timing is printed, with whether both steps installed the same packages.
+run time with ``dockerlock.locking.compile_lock`` for the venvs' Python on linux/amd64 (what
+``dockerlock lock`` writes); each set is then verified with ``verify_in_venvs`` (fresh venvs, empty
+then warm caches, ``--repeat`` timed runs of each, sides alternating) and the median of each timing
+is printed with its spread, and whether both steps installed the same packages.
 
     python benchmarks/bench_dependency_step.py [--set example|large|all] [--repeat N] [--python 3.11]
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +22,10 @@ import time
 from pathlib import Path
 
 from dockerlock.diagnostics import DockerlockError
-from dockerlock.verify.venvs import PipStep, UvStep, find_uv, verify_in_venvs
+from dockerlock.locking import ImageTarget, compile_lock
+from dockerlock.verify.venvs import (
+    PipStep, UvStep, find_uv, python_version_of, resolve_python, verify_in_venvs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -32,40 +35,35 @@ SETS = {
 KEYS = ("pip-cold", "uv-cold", "pip-warm", "uv-warm")
 
 
-def compile_lock(uv: list[str], requirements: Path, directory: Path) -> tuple[Path, float]:
-    lock = directory / "pylock.toml"
+def make_lock(uv: list[str], requirements: Path, python: str) -> tuple[Path, float]:
+    """The lock ``dockerlock lock`` would write for an image running ``python`` on linux/amd64."""
+    series = ".".join(python.split(".")[:2])
     started = time.perf_counter()
-    subprocess.run([*uv, "pip", "compile", "--quiet", "--format", "pylock.toml", "--universal",
-                    str(requirements), "-o", str(lock)], check=True, timeout=600,
-                   env=dict(os.environ, UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never"))
-    return lock, time.perf_counter() - started
+    result = compile_lock(requirements, target=ImageTarget(series), uv=uv,
+                          env=dict(os.environ, UV_NO_CONFIG="1"), timeout=600)
+    return result.output, time.perf_counter() - started
 
 
 def bench(name: str, requirements: Path, uv: list[str], python: str | None, repeat: int) -> dict:
+    interpreter = resolve_python(python, uv)
+    version = python_version_of(interpreter) or python or "%d.%d" % sys.version_info[:2]
     with tempfile.TemporaryDirectory(prefix=f"dockerlock-bench-{name}-") as tmp:
         context = Path(tmp, "context")
         context.mkdir()
         shutil.copy(requirements, context / "requirements.txt")
-        lock, lock_seconds = compile_lock(uv, context / "requirements.txt", context)
-        samples: dict[str, list[float]] = {key: [] for key in KEYS}
-        differences: list[str] = []
-        packages = 0
-        for round_ in range(1, repeat + 1):
-            print(f"  {name}: round {round_}/{repeat} ...", file=sys.stderr, flush=True)
-            result = verify_in_venvs(PipStep((context / "requirements.txt",)), UvStep(lock, "sync"),
-                                     python=python, uv=uv)
-            for key in KEYS:
-                samples[key].append(result.timings[key])
-            differences = [d.describe() for d in result.differences]
-            packages = len(result.uv_packages)
-        return {"name": name, "packages": packages, "lock": lock_seconds, "differences": differences,
-                **{key: statistics.median(values) for key, values in samples.items()}}
+        lock, lock_seconds = make_lock(uv, context / "requirements.txt", version)
+        print(f"  {name}: {repeat} timed run(s) of each step ...", file=sys.stderr, flush=True)
+        result = verify_in_venvs(PipStep((context / "requirements.txt",)), UvStep(lock, "sync"),
+                                 python=interpreter, uv=uv, repeat=repeat)
+        return {"name": name, "packages": f"{len(result.pip_packages)}/{len(result.uv_packages)}",
+                "lock": lock_seconds, "differences": [d.describe() for d in result.differences],
+                "samples": result.samples, "cold": result.ratio_cold, "warm": result.ratio_warm}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds per set (median is printed)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each step (median is printed)")
     parser.add_argument("--python", default=None, help="interpreter or version for the venvs")
     args = parser.parse_args()
     try:
@@ -76,7 +74,7 @@ def main() -> int:
     chosen = list(SETS) if args.set == "all" else [args.set]
     version = subprocess.run([*uv, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"dependency step in host venvs; {version}; python {args.python or sys.version.split()[0]}; "
-          f"median of {args.repeat} round(s)")
+          f"median of {args.repeat} run(s), spread in brackets")
     rows = []
     for name in chosen:
         try:
@@ -84,15 +82,15 @@ def main() -> int:
         except (DockerlockError, subprocess.CalledProcessError) as exc:
             print(f"{name}: failed: {exc}", file=sys.stderr)
             return 1
-    header = (f"{'set':<8} {'pkgs':>4} {'lock s':>7} {'pip cold':>9} {'uv cold':>8} {'ratio':>6} "
-              f"{'pip warm':>9} {'uv warm':>8} {'ratio':>6}  same packages")
+    header = (f"{'set':<8} {'pip/uv':>7} {'lock s':>7} {'pip cold':>19} {'uv cold':>19} {'ratio':>6} "
+              f"{'pip warm':>19} {'uv warm':>19} {'ratio':>6}  same packages")
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['name']:<8} {row['packages']:>4} {row['lock']:>7.2f} {row['pip-cold']:>9.2f} "
-              f"{row['uv-cold']:>8.2f} {row['pip-cold'] / row['uv-cold']:>5.1f}x "
-              f"{row['pip-warm']:>9.2f} {row['uv-warm']:>8.2f} {row['pip-warm'] / row['uv-warm']:>5.1f}x  "
-              + ("yes" if not row["differences"] else "NO: " + "; ".join(row["differences"])))
+        cells = {key: row["samples"][key].describe() for key in KEYS}
+        print(f"{row['name']:<8} {row['packages']:>7} {row['lock']:>7.2f} {cells['pip-cold']:>19} "
+              f"{cells['uv-cold']:>19} {row['cold']:>5.1f}x {cells['pip-warm']:>19} {cells['uv-warm']:>19} "
+              f"{row['warm']:>5.1f}x  " + ("yes" if not row["differences"] else "NO: " + "; ".join(row["differences"])))
     return 0
 
 

@@ -1,9 +1,11 @@
 """Image builds, pip Dockerfile vs migrated (uv + pylock.toml): cold, and after an app-code change.
 
 Uses the example app (tests/fixtures/verify_app/context: a pip Dockerfile) and dockerlock's own
-migrate output for it; its pylock.toml is generated at run time. Each round runs
-``dockerlock.verify.builds.verify_builds`` (cold ``--no-cache`` builds of both, then both rebuilt
-after a change to main.py) and the median of each figure is printed.
+migrate output for it; its pylock.toml is generated at run time, as ``dockerlock lock`` makes it
+for the image (Python 3.11, linux/amd64). ``dockerlock.verify.builds.verify_builds`` builds both
+``--repeat`` times cold (``--no-cache``) and rebuilds both ``--repeat`` times after a change to
+main.py; the median of each figure is printed with its spread. The images the run made are
+removed at the end.
 
 Builder: ``--builder auto`` (default), as root on a machine with the shared container-build harness
 (../shared/tools/container-build), provisions podman with the harness (setup + base images, timed
@@ -20,7 +22,6 @@ import os
 import re
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlock.diagnostics import DockerlockError
-from dockerlock.verify import VerifyError
+from dockerlock.locking import ImageTarget, compile_lock
+from dockerlock.verify import VerifyError, ratio
 from dockerlock.verify.builds import Builder, detect_builder, verify_builds
 from dockerlock.verify.venvs import find_uv
 
@@ -92,15 +94,13 @@ def harness_usable() -> str | None:
 
 def migrate_in_memory(context: Path) -> str:
     """dockerlock migrate of the example's Dockerfile, without writing it."""
-    from dockerlock.context import BuildContext
     from dockerlock.engine import migrate_dockerfile
+    from dockerlock.loading import context_at
     from dockerlock.model import Dockerfile
-    from dockerlock.runner import LockCache
     from dockerlock.settings import Settings
 
-    ctx = BuildContext(context)
-    result = migrate_dockerfile(Dockerfile.from_bytes((context / "Dockerfile").read_bytes(), "Dockerfile"),
-                                ctx, Settings(), LockCache(ctx))
+    df = Dockerfile.from_bytes((context / "Dockerfile").read_bytes(), "Dockerfile")
+    result = migrate_dockerfile(df, context_at(context, df, Settings()), Settings())
     if result.error is not None or result.new_text is None:
         raise SystemExit(f"migrate failed on the example: {result.error}")
     return result.new_text
@@ -110,7 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--builder", choices=["auto", "harness", "docker-buildx", "docker", "podman"],
                         default="auto")
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="cold builds and rebuilds of each image")
     parser.add_argument("--health", action="store_true", help="also start both images and probe /v1/health")
     args = parser.parse_args()
 
@@ -139,36 +139,29 @@ def main() -> int:
                 return 2
         assert builder is not None
         uv = find_uv()
-        rows = []
         with tempfile.TemporaryDirectory(prefix="dockerlock-bench-build-") as tmp:
             context = Path(tmp, "context")
             shutil.copytree(APP / "context", context)
-            subprocess.run([*uv, "pip", "compile", "--quiet", "--format", "pylock.toml", "--universal",
-                            "--python-version", "3.11", str(context / "requirements.txt"),
-                            "-o", str(context / "pylock.toml")], check=True, timeout=600,
-                           env=dict(os.environ, UV_NO_CONFIG="1"))
+            compile_lock(context / "requirements.txt", target=ImageTarget("3.11"), uv=uv,
+                         env=dict(os.environ, UV_NO_CONFIG="1"), timeout=600)
             migrated = migrate_in_memory(context)
-            for round_ in range(1, args.repeat + 1):
-                print(f"  round {round_}/{args.repeat} ...", file=sys.stderr, flush=True)
-                result = verify_builds(context / "Dockerfile", migrated, context, builder=builder,
-                                       app_file=Path("main.py"),
-                                       health_path="/v1/health" if args.health else None)
-                rows.append(result)
-        med = lambda values: statistics.median(values)  # noqa: E731
-        cold_pip = med([r.original_build.seconds for r in rows])
-        cold_uv = med([r.migrated_build.seconds for r in rows])
-        re_pip = med([r.original_rebuild.seconds for r in rows])  # type: ignore[union-attr]
-        re_uv = med([r.migrated_rebuild.seconds for r in rows])  # type: ignore[union-attr]
-        last = rows[-1]
+            print(f"  {args.repeat} cold build(s) and rebuild(s) of each image ...", file=sys.stderr, flush=True)
+            last = verify_builds(context / "Dockerfile", migrated, context, builder=builder,
+                                 app_file=Path("main.py"), repeat=args.repeat,
+                                 health_path="/v1/health" if args.health else None)
+        samples = last.samples
         print(f"image builds with {builder.kind} ({builder.executable}); example app, "
-              f"{len(last.migrated_packages)} distributions; median of {len(rows)} round(s)")
+              f"{len(last.original_packages)}/{len(last.migrated_packages)} distributions; "
+              f"median of {args.repeat} run(s), spread in brackets")
         if setup_seconds is not None:
             print(f"harness setup + base images: {setup_seconds:.1f} s (once, not part of the figures)")
-        print(f"{'':<28} {'pip':>8} {'uv+lock':>8} {'ratio':>6}")
-        print(f"{'cold build (--no-cache)':<28} {cold_pip:>8.2f} {cold_uv:>8.2f} {cold_pip / cold_uv:>5.1f}x")
-        print(f"{'rebuild after app change':<28} {re_pip:>8.2f} {re_uv:>8.2f} {re_pip / re_uv:>5.1f}x")
+        print(f"{'':<28} {'pip':>18} {'uv+lock':>18} {'ratio':>6}")
+        for label, kind in (("cold build (--no-cache)", "cold"), ("rebuild after app change", "rebuild")):
+            pip, uv_side = samples[f"original-{kind}"], samples[f"migrated-{kind}"]
+            print(f"{label:<28} {pip.describe(1):>18} {uv_side.describe(1):>18} {ratio(pip, uv_side):>5.1f}x")
         print(f"cached steps on rebuild: pip {last.original_rebuild.cached_steps}, "  # type: ignore[union-attr]
               f"uv {last.migrated_rebuild.cached_steps}")  # type: ignore[union-attr]
+        print(f"images removed after the run: {len(last.removed_images)}")
         print("same packages in both images: " + ("yes" if not last.differences else
               "NO: " + "; ".join(d.describe() for d in last.differences)))
         print("import smoke test (migrated): " + ("ok" if last.smoke.ok else f"FAILED: {last.smoke.failed}")

@@ -21,7 +21,7 @@ import pytest
 from dockerlock.diagnostics import ConfigError, DockerlockError
 from dockerlock.verify import Difference, InstalledDist, VerifyError, normalise_name
 from dockerlock.verify.builds import (
-    Builder, DistContents, detect_builder, importable_names, top_level_modules, verify_builds,
+    RUN_LABEL, Builder, DistContents, detect_builder, importable_names, top_level_modules, verify_builds,
 )
 from dockerlock.verify.venvs import find_uv
 
@@ -190,6 +190,24 @@ if command == "build":
         for _ in range(3):
             print("--> Using cache 0123456789abcdef")
     print("COMMIT " + args[args.index("-t") + 1])
+    # every build makes one image (ID from a counter) carrying the --label it was given
+    with open(os.environ["FAKE_ENGINE_LOG"] + ".images", "a+") as images:
+        images.seek(0)
+        number = len(images.read().splitlines())
+        label = args[args.index("--label") + 1] if "--label" in args else ""
+        images.write(json.dumps({"id": "sha256:%064x" % (number + 1), "label": label}) + "\n")
+elif command in ("images", "ps"):
+    wanted = args[args.index("--filter") + 1].split("=", 1)[1]
+    if command == "images":
+        path = os.environ["FAKE_ENGINE_LOG"] + ".images"
+        for line in (open(path).read().splitlines() if os.path.exists(path) else []):
+            if json.loads(line)["label"] == wanted:
+                print(json.loads(line)["id"])
+    else:
+        for line in open(os.environ["FAKE_ENGINE_LOG"]).read().splitlines():
+            call = json.loads(line)
+            if call[:2] == ["run", "-d"] and wanted in call:
+                print("c0ffee")
 elif command == "image" and args[1] == "inspect":
     print(os.environ.get("FAKE_IMAGE_ENV", "[]"))
 elif command == "run" and "-d" in args:
@@ -352,10 +370,47 @@ def test_verify_builds_orchestration(fake_engine, app_context):
     # the same imports fail in both images: not regressions, but said
     assert set(result.smoke.failed) == {"broken", "crashy"} and result.smoke_regressions == {}
     assert any("fails in the original image too" in note for note in result.notes)
-    removed = [c[-1] for c in fake_engine.calls() if c[:2] == ["image", "rm"]]
-    assert sorted(removed) == sorted(c[c.index("-t") + 1] for c in fake_engine.calls()[:2])
     assert [m for m in messages if m.startswith("will run: ")] == [
         f"will run: {shlex.join(c)}" for c in result.commands if c[1] == "build"][:6]
+    # every image the six builds made (a rebuild under the same tag leaves the old one untagged)
+    # is removed, found by the run's label; nothing else is touched
+    built = [json.loads(line) for line in Path(fake_engine.env["FAKE_ENGINE_LOG"] + ".images").read_text().splitlines()]
+    assert len(built) == 6 and len({b["label"] for b in built}) == 1 and built[0]["label"].startswith(RUN_LABEL + "=")
+    removals = [c for c in fake_engine.calls() if c[:2] == ["image", "rm"]]
+    assert removals == [["image", "rm", "-f", *[b["id"] for b in built]]]
+    assert result.removed_images == tuple(b["id"] for b in built)
+    # containers that ran for the smoke test and the listing carried the label too
+    runs = [c for c in fake_engine.calls() if c[0] == "run"]
+    assert runs and all(built[0]["label"] in c for c in runs)
+
+
+def test_verify_builds_repeats_timed_builds_and_can_keep_its_images(fake_engine, app_context):
+    app = app_context / "main.py"
+    before = app.read_text()
+    result = verify_builds(app_context / "Dockerfile", "FROM python:3.11-slim\n", app_context,
+                           builder=fake_engine, app_file=Path("main.py"), repeat=2, keep_images=True)
+    builds = builds_log(fake_engine)
+    # cold x2 (alternating sides), priming, then two rebuilds, each after a different change
+    assert len(builds) == 10
+    assert [b["app"] for b in builds] == [before] * 6 + [before + "\n"] * 2 + [before + "\n\n"] * 2
+    assert {key: len(t.samples) for key, t in result.samples.items()} == {
+        "original-cold": 2, "migrated-cold": 2, "original-rebuild": 2, "migrated-rebuild": 2}
+    assert app.read_text() == before
+    calls = fake_engine.calls()
+    assert not [c for c in calls if c[0] in ("images", "ps") or c[:2] == ["image", "rm"]]
+    assert result.removed_images == ()
+
+
+def test_verify_builds_removes_the_health_containers_it_started(fake_engine, app_context):
+    fake_engine.env = {**fake_engine.env, "FAKE_PORT": "127.0.0.1:40000"}
+    with pytest.raises(VerifyError):   # nothing answers the probe; the cleanup still runs
+        verify_builds(app_context / "Dockerfile", "FROM python:3.11-slim\n", app_context,
+                      builder=fake_engine, health_path="/health", timeout=0.5)
+    calls = fake_engine.calls()
+    listing = next(c for c in calls if c[0] == "ps")
+    assert listing[:4] == ["ps", "-a", "-q", "--no-trunc"] and listing[-1].startswith("label=" + RUN_LABEL)
+    assert ["rm", "-f", "c0ffee"] in calls
+    assert [c for c in calls if c[:2] == ["image", "rm"]]
 
 
 def test_verify_builds_reports_import_regressions_and_differences(fake_engine, app_context, tmp_path):
@@ -381,7 +436,10 @@ def test_verify_builds_failed_build_names_the_side_and_keeps_30_lines(fake_engin
     assert err.reason.startswith("migrated Dockerfile: building ")
     lines = err.output_tail.splitlines()
     assert len(lines) == 30 and lines[-1] == "build log line 40"
-    assert len([c for c in fake_engine.calls() if c[:2] == ["image", "rm"]]) == 2
+    # what the run made before the failure (the original image; with buildah also the failed
+    # build's intermediate images, which carry the run's label too) is removed in one call
+    assert [c for c in fake_engine.calls() if c[:2] == ["image", "rm"]] == [
+        ["image", "rm", "-f", "sha256:%064x" % 1]]
 
 
 # --------------------------------------------------------------------------- health probe (local HTTP)
@@ -502,15 +560,19 @@ class HarnessBuilder(Builder):
     harness: Harness | None = None
     uv_images: set[str] = field(default_factory=set)
 
-    def build(self, context, dockerfile, tag, *, no_cache, extra_args=()):
+    def ensure_uv_images(self, text: str) -> None:
+        """Create the uv image stand-ins ``text`` copies from (the harness's images, not the run's)."""
         assert self.harness is not None
-        text = Path(dockerfile).read_text()
         wanted = sorted(set(re.findall(r"ghcr\.io/astral-sh/uv:([A-Za-z0-9._-]+)", text)) - self.uv_images)
         if wanted:
             subprocess.run([str(self.harness.script), "uv-image", *wanted], check=True, timeout=600,
                            env=dict(os.environ, HARNESS_DIR=str(self.harness.directory)),
                            capture_output=True)
             self.uv_images.update(wanted)
+
+    def build(self, context, dockerfile, tag, *, no_cache, extra_args=()):
+        assert self.harness is not None
+        self.ensure_uv_images(Path(dockerfile).read_text())
         handle, compat = tempfile.mkstemp(prefix="Dockerfile.", dir=self.harness.directory / "tmp")
         os.close(handle)
         subprocess.run([sys.executable, str(self.harness.directory / "dockerfile_compat.py"),
@@ -575,15 +637,13 @@ def steps_before(text: str, marker: str) -> int:
 
 def migrated(context: Path) -> str:
     """The "after" Dockerfile: dockerlock's own migrate output for the example context."""
-    from dockerlock.context import BuildContext
     from dockerlock.engine import migrate_dockerfile
+    from dockerlock.loading import context_at
     from dockerlock.model import Dockerfile
-    from dockerlock.runner import LockCache
     from dockerlock.settings import Settings
 
-    ctx = BuildContext(context)
     df = Dockerfile.from_bytes((context / "Dockerfile").read_bytes(), "Dockerfile")
-    result = migrate_dockerfile(df, ctx, Settings(), LockCache(ctx))
+    result = migrate_dockerfile(df, context_at(context, df, Settings()), Settings())
     assert result.error is None and result.new_text is not None, result.error
     assert "uv pip sync pylock.toml --python /opt/venv/bin/python" in result.new_text
     return result.new_text
@@ -603,6 +663,8 @@ def pins(requirements: Path) -> dict[str, str]:
 def test_example_app_images_match_smoke_and_answer_health(tmp_path, podman, uv_command):
     context = example_context(tmp_path, uv_command)
     main_before = (context / "main.py").read_bytes()
+    podman.ensure_uv_images(migrated(context))   # the harness's stand-ins are not the run's images
+    images_before = all_images(podman)
     messages: list[str] = []
     result = verify_builds(context / "Dockerfile", migrated(context), context,
                            builder=podman, health_path="/v1/health", port=8080, timeout=60,
@@ -629,10 +691,17 @@ def test_example_app_images_match_smoke_and_answer_health(tmp_path, podman, uv_c
     assert all(b.seconds > 0 for b in (result.original_build, result.migrated_build))
     assert any(m.startswith("will run: ") for m in messages)
     assert len([c for c in result.commands if c[1] == "build"]) == 6   # cold, priming, timed
-    # the images were removed
+    # the images were removed: tagged, untagged (earlier builds of a tag) and intermediate ones
     images = subprocess.run([podman.executable, "images", "--format", "{{.Repository}}"],
                             env=dict(os.environ, **podman.env), capture_output=True, text=True).stdout
     assert "dockerlock-verify" not in images
+    assert all_images(podman) <= images_before and len(result.removed_images) >= 6
+
+
+def all_images(podman) -> set[str]:
+    listed = subprocess.run([podman.executable, "images", "-a", "-q", "--no-trunc"],
+                            env=dict(os.environ, **podman.env), capture_output=True, text=True, check=True)
+    return set(listed.stdout.split())
 
 
 @pytest.mark.build

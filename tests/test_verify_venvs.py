@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from dockerlock.diagnostics import ConfigError, DockerlockError
 from dockerlock.verify import (
-    Difference, InstalledDist, VerifyError, compare_installed, normalise_name, parse_distributions,
-    run_process,
+    Difference, InstalledDist, Timing, VerifyError, compare_installed, normalise_name, parse_distributions,
+    ratio, run_process,
 )
 from dockerlock.verify.venvs import (
     VENV_SEEDS, PipStep, UvStep, find_uv, plan_venvs, resolve_python, verify_in_venvs,
@@ -193,15 +193,16 @@ def test_plan_commands_and_runs(tmp_path):
                                uv_options=["--no-cache", "--compile-bytecode"], mode="install")
     plan = plan_venvs(pip_step, uv_step, workdir=tmp_path / "w", python=sys.executable, uv=["uv"],
                       environ={})
-    assert [r.label for r in plan.runs] == ["pip-cold", "pip-warm", "uv-cold", "uv-warm"]
+    # the sides alternate, so a slow moment of the network or the machine hits both alike
+    assert [r.label for r in plan.runs] == ["pip-cold", "uv-cold", "pip-warm", "uv-warm"]
     pip_install = plan.runs[0].install
     assert pip_install[1:4] == ["-m", "pip", "install"]
     assert "--no-cache-dir" not in pip_install
     assert pip_install[-2:] == ["-r", str(tmp_path / "requirements.txt")]
     assert "https://files.example.org/simple" in pip_install
-    uv_install = plan.runs[2].install
+    uv_install = plan.runs[1].install
     assert uv_install[:5] == ["uv", "pip", "install", "-r", str(tmp_path / "pylock.toml")]
-    assert uv_install[uv_install.index("--python") + 1] == str(plan.runs[2].venv / "bin" / "python")
+    assert uv_install[uv_install.index("--python") + 1] == str(plan.runs[1].venv / "bin" / "python")
     assert "--no-cache" not in uv_install and "--compile-bytecode" in uv_install
     assert any("--no-cache-dir" in note for note in plan.notes)
     assert plan.commands[0] == [sys.executable, "-m", "venv", str(plan.template)]
@@ -209,7 +210,37 @@ def test_plan_commands_and_runs(tmp_path):
     warm_only = plan_venvs(pip_step, uv_step, workdir=tmp_path / "w", python=sys.executable,
                            uv=["uv"], runs=("warm",), environ={})
     assert [(r.label, r.timed) for r in warm_only.runs] == [
-        ("pip-prime", False), ("pip-warm", True), ("uv-prime", False), ("uv-warm", True)]
+        ("pip-prime", False), ("uv-prime", False), ("pip-warm", True), ("uv-warm", True)]
+    # the priming run fills the cache the warm run then reads
+    assert warm_only.runs[0].cache == warm_only.runs[2].cache
+
+
+def test_repeated_runs_each_cold_run_starts_from_an_empty_cache(tmp_path):
+    pip_step, uv_step = _steps(tmp_path)
+    plan = plan_venvs(pip_step, uv_step, workdir=tmp_path / "w", python=sys.executable, uv=["uv"],
+                      environ={}, repeat=3)
+    assert [r.name for r in plan.runs] == [
+        "pip-cold", "uv-cold", "pip-cold #2", "uv-cold #2", "pip-cold #3", "uv-cold #3",
+        "pip-warm", "uv-warm", "pip-warm #2", "uv-warm #2", "pip-warm #3", "uv-warm #3"]
+    cold = [r for r in plan.runs if r.label == "pip-cold"]
+    warm = [r for r in plan.runs if r.label == "pip-warm"]
+    assert len({r.cache for r in cold}) == 3                  # a cache of its own per cold run
+    assert {r.cache for r in warm} == {cold[0].cache}          # warm runs read the first cold run's
+    assert len({r.venv for r in plan.runs}) == len(plan.runs)  # every run gets a fresh venv
+    env = plan.environment("uv", {}, cache=plan.runs[3].cache)
+    assert env["UV_CACHE_DIR"] == str(plan.runs[3].cache) != plan.uv_env["UV_CACHE_DIR"]
+    with pytest.raises(ConfigError, match="at least 1"):
+        plan_venvs(pip_step, uv_step, workdir=tmp_path / "w", python=sys.executable, uv=["uv"], repeat=0)
+
+
+def test_timing_is_the_median_with_the_spread():
+    timing = Timing((9.6, 54.7, 13.1))
+    assert (timing.median, timing.low, timing.high) == (13.1, 9.6, 54.7)
+    assert timing.describe(1) == "13.1 (9.6-54.7)"
+    assert Timing((2.0, 4.0)).median == 3.0
+    assert Timing((7.25,)).describe() == "7.25"               # one run: no spread to show
+    assert ratio(Timing((10.0, 30.0, 20.0)), Timing((2.0, 1.0, 3.0))) == 10.0
+    assert ratio(Timing((1.0,)), None) is None and ratio(Timing((1.0,)), Timing((0.0,))) is None
 
 
 @pytest.mark.parametrize("pip_options, uv_options", [
@@ -349,3 +380,50 @@ def test_failing_pip_step_raises_with_command_and_output(tmp_path, uv_command):
     assert err.command[-2:] == ["-r", str(requirements)]
     assert "no-such-project-dir" in err.output_tail
     assert len(err.output_tail.splitlines()) <= 20
+
+
+# --------------------------------------------------------------------------- the image's interpreter
+
+def fake_python(directory: Path, name: str, version: str) -> Path:
+    """An executable that answers the version probe like a Python ``version`` would."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!/bin/sh\necho {version}\n")
+    path.chmod(0o755)
+    return path
+
+
+def fake_uv_finding(directory: Path, found: Path | None) -> list[str]:
+    """A uv whose `python find` prints ``found`` (or fails), logging its arguments."""
+    script = directory / "fake-uv"
+    log = directory / "fake-uv.log"
+    answer = f"echo {found}" if found else "echo 'error: No interpreter found' >&2; exit 2"
+    script.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\n{answer}\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+def test_interpreter_for_prefers_path_then_asks_uv(tmp_path):
+    from dockerlock.verify.venvs import interpreter_for
+
+    on_path = fake_python(tmp_path / "bin", "python3.99", "3.99.4")
+    which = {"python3.99": str(on_path)}.get
+    uv = fake_uv_finding(tmp_path, fake_python(tmp_path / "managed", "python", "3.99.1"))
+    assert interpreter_for("3.99", uv, which=which) == str(on_path)
+    assert not (tmp_path / "fake-uv.log").exists()           # PATH answered; uv not asked
+    # a patch release the PATH interpreter is not: uv's discovery, downloads disabled
+    assert interpreter_for("3.99.1", uv, which=which) == str(tmp_path / "managed" / "python")
+    assert (tmp_path / "fake-uv.log").read_text().split() == ["python", "find", "--no-python-downloads", "3.99.1"]
+
+
+def test_interpreter_for_names_what_it_tried_and_the_hint(tmp_path):
+    from dockerlock.verify.venvs import interpreter_for
+
+    liar = fake_python(tmp_path / "bin", "python3.98", "3.11.2")   # a python3.98 that is not 3.98
+    with pytest.raises(VerifyError) as caught:
+        interpreter_for("3.98", fake_uv_finding(tmp_path, None), which={"python3.98": str(liar)}.get)
+    err = caught.value
+    assert err.reason.startswith("no Python 3.98 found on this machine (looked for python3.98 on PATH and "
+                                 "asked `uv python find 3.98`)")
+    assert f"{liar} is 3.11.2" in err.reason
+    assert err.hint == "pass --python /path/to/python3.98"

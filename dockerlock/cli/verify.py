@@ -1,7 +1,13 @@
-"""`dockerlock verify`: prove a migration installs the same environment."""
+"""`dockerlock verify`: prove a migration installs the same environment.
+
+The verify package returns typed results (``VenvsReport``, ``BuildsReport``); this module only
+renders them: a table per stanza (or per image pair) on stdout, or their JSON. Progress goes to
+stderr: a status line on a terminal, notes always, the full command plan with ``-v``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -28,51 +34,101 @@ def register(app: typer.Typer) -> None:
         app_file: Optional[Path] = typer.Option(None, "--app-file", help="A context file copied after the "
                                                 "dependency step, changed to time a rebuild (default: the "
                                                 "first one the Dockerfile copies after the install)."),
-        python: Optional[str] = typer.Option(None, "--python", help="Interpreter for the venvs (default: "
-                                             "this one)."),
+        python: Optional[str] = typer.Option(None, "--python", help="Interpreter for the venvs (default: one "
+                                             "of the image's Python version, found on PATH or by uv)."),
+        repeat: int = typer.Option(3, "--repeat", min=1, help="Timed runs of each step; timings are their "
+                                                              "median, with the spread."),
+        keep_images: bool = typer.Option(False, "--keep-images", help="With --build: keep the images and "
+                                         "containers it made (default: remove them)."),
         context: Optional[Path] = options.context_opt(),
         fmt: options.Format = options.format_opt("Output format: text or json."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print every command before it runs."),
         color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force or disable colour."),
     ) -> None:
         """Prove a migration installs the same environment: in venvs, or in real image builds (--build)."""
-        code = _verify(path, build, builder, smoke, health, port, timeout, app_file, python, context, fmt, color)
-        raise typer.Exit(code)
+        request = VerifyRequest(path, build, builder, smoke, health, port, timeout, app_file, python, repeat,
+                                keep_images, context, fmt, verbose, color)
+        raise typer.Exit(run_verify(request))
 
 
-def _verify(path, build, builder, smoke, health, port, timeout, app_file, python, context, fmt, color) -> int:
+@dataclass(frozen=True)
+class VerifyRequest:
+    """The command line of one `dockerlock verify` run."""
+
+    path: Path
+    build: bool = False
+    builder: str | None = None
+    smoke: str | None = None
+    health: str | None = None
+    port: int = 8080
+    timeout: float = 60.0
+    app_file: Path | None = None
+    python: str | None = None
+    repeat: int = 3
+    keep_images: bool = False
+    context: Path | None = None
+    fmt: Format = Format.text
+    verbose: bool = False
+    color: bool | None = None
+
+
+def run_verify(request: VerifyRequest) -> int:
+    """Verify, render, and return the exit code (0 same, 1 differences, 2 could not verify)."""
     import json
 
     from dockerlock.diagnostics import DockerlockError
     from dockerlock.settings import find_pyproject, load_settings
 
-    console, err = options.console(color), options.console(color, stderr=True)
-    quiet = fmt is not Format.text
+    console, err = options.console(request.color), options.console(request.color, stderr=True)
+    machine = request.fmt is not Format.text
+    if request.fmt not in (Format.text, Format.json):
+        err.print(f"error: verify prints text or json, not {request.fmt.value}", style="red", markup=False)
+        return 2
     try:
-        settings = load_settings(find_pyproject(path)).override(context=context)
+        settings = load_settings(find_pyproject(request.path)).override(context=request.context)
         from dockerlock.verify.steps import load_inputs
 
-        inputs = load_inputs(path, settings)
-        with console.status("verifying...", spinner="dots") if console.is_terminal and not quiet else _Null() as status:
-            def progress(message: str) -> None:
-                if quiet:
-                    return
-                if status is not None and hasattr(status, "update"):
-                    status.update(message[:100])
-                if message.startswith(("will run:", "note:")):
-                    err.print(message, style="dim", markup=False, highlight=False, soft_wrap=True)
-
-            if build:
-                report = _verify_build(inputs, builder, smoke, health, port, timeout, app_file, progress)
-            else:
-                report = _verify_venvs(inputs, python, progress)
+        inputs = load_inputs(request.path, settings)
+        animate = err.is_terminal and not machine
+        with err.status("verifying...", spinner="dots") if animate else _Null() as status:
+            progress = _progress(err, status, quiet=machine, verbose=request.verbose)
+            report = _run(request, inputs, progress)
     except DockerlockError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False)
         return 2
-    if fmt is Format.json:
-        print(json.dumps(report, indent=2, default=str))
+    if request.fmt is Format.json:
+        print(json.dumps(report.to_json(), indent=2))
     else:
-        _print_verify(console, report)
-    return 0 if report["ok"] else 1
+        render(console, report)
+    return 0 if report.ok else 1
+
+
+def _run(request: VerifyRequest, inputs, progress):
+    from dockerlock.verify.results import verify_images, verify_venvs
+
+    if request.build:
+        from dockerlock.verify.builds import detect_builder
+
+        return verify_images(inputs, detect_builder(request.builder), smoke=request.smoke, health=request.health,
+                             port=request.port, timeout=request.timeout, app_file=request.app_file,
+                             repeat=request.repeat, keep_images=request.keep_images, progress=progress)
+    return verify_venvs(inputs, python=request.python, repeat=request.repeat, progress=progress)
+
+
+def _progress(err, status, *, quiet: bool, verbose: bool):
+    """Where each progress message goes: the status line (a terminal); with ``-v`` the command
+    plan (``will run:``) and notes to stderr; nothing for machine-readable output. The notes
+    that matter for the result are part of the report itself."""
+
+    def progress(message: str) -> None:
+        if quiet:
+            return
+        if status is not None:
+            status.update(message[:100])
+        if verbose and message.startswith(("will run:", "note:")):
+            err.print(message, style="dim", markup=False, highlight=False, soft_wrap=True)
+
+    return progress
 
 
 class _Null:
@@ -83,101 +139,87 @@ class _Null:
         return False
 
 
-def _dist_dict(d) -> dict:
-    return {"name": d.name, "version": d.version, "vcs_commit": d.vcs_commit}
+def render(console, report) -> None:
+    """The text form of a ``VenvsReport`` or ``BuildsReport``."""
+    from dockerlock.verify.results import VenvsReport
+
+    if isinstance(report, VenvsReport):
+        for note in report.notes:
+            console.print(f"note: {note}", style="dim", markup=False, highlight=False)
+        for stanza in report.stanzas:
+            _render_stanza(console, report, stanza)
+    else:
+        _render_builds(console, report)
+    console.print("verify: OK" if report.ok else "verify: DIFFERENCES FOUND",
+                  style="bold green" if report.ok else "bold red")
 
 
-def _verify_venvs(inputs, python, progress) -> dict:
-    from dockerlock.verify.venvs import verify_in_venvs
-
-    stanzas = []
-    ok = True
-    for pair in inputs.pairs:
-        result = verify_in_venvs(pair.pip, pair.uv, python=python, progress=progress, cwd=inputs.context.root)
-        ok = ok and not result.differences
-        stanzas.append({
-            "line": pair.line, "lock": str(pair.uv.lock), "mode": pair.uv.mode,
-            "requirements": [str(p) for p in pair.pip.requirements],
-            "differences": [{"name": d.name, "kind": d.kind, "pip": d.pip_side and _dist_dict(d.pip_side),
-                             "uv": d.uv_side and _dist_dict(d.uv_side)} for d in result.differences],
-            "packages": len(result.uv_packages), "timings": result.timings,
-            "ratio_cold": result.ratio_cold, "ratio_warm": result.ratio_warm,
-        })
-    return {"file": str(inputs.path), "mode": "venvs", "ok": ok, "stanzas": stanzas}
-
-
-def _verify_build(inputs, builder, smoke, health, port, timeout, app_file, progress) -> dict:
-    import tempfile
-
-    from dockerlock.verify.builds import detect_builder, verify_builds
-
-    from dockerlock.verify.steps import guess_app_file
-
-    chosen = detect_builder(builder)
-    if app_file is None:
-        app_file = guess_app_file(inputs)
-        if app_file is not None:
-            progress(f"note: timing a rebuild after changing {inputs.context.relative(app_file)} "
-                     "(choose another with --app-file)")
-    with tempfile.TemporaryDirectory(prefix="dockerlock-verify-") as tmp:
-        original = Path(tmp) / "Dockerfile.original"
-        original.write_text(inputs.original_text, encoding="utf-8", newline="")
-        result = verify_builds(original, inputs.migrated_text, inputs.context.root, builder=chosen,
-                               smoke_command=smoke, health_path=health, port=port, timeout=timeout,
-                               progress=progress, app_file=app_file)
-    times = {"original-cold": result.original_build.seconds, "migrated-cold": result.migrated_build.seconds}
-    if result.original_rebuild and result.migrated_rebuild:
-        times["original-rebuild"] = result.original_rebuild.seconds
-        times["migrated-rebuild"] = result.migrated_rebuild.seconds
-    return {"file": str(inputs.path), "mode": "build", "ok": result.ok, "builder": chosen.kind,
-            "differences": [{"name": d.name, "kind": d.kind} for d in result.differences],
-            "packages": len(result.migrated_packages), "timings": times,
-            "smoke_failures": dict(result.smoke_regressions),
-            "health": {k: str(v) for k, v in result.health.items()}, "notes": list(result.notes)}
-
-
-def _print_verify(console, report: dict) -> None:
+def _render_stanza(console, report, stanza) -> None:
     from rich.table import Table
 
-    if report["mode"] == "venvs":
-        for st in report["stanzas"]:
-            table = Table(title=f"{report['file']}:{st['line']} — pip vs uv {st['mode']} ({st['packages']} packages)")
-            table.add_column("run")
-            table.add_column("pip (s)", justify="right")
-            table.add_column("uv (s)", justify="right")
-            table.add_column("pip/uv", justify="right")
-            for run in ("cold", "warm"):
-                p, u = st["timings"].get(f"pip-{run}"), st["timings"].get(f"uv-{run}")
-                ratio = st.get(f"ratio_{run}")
-                table.add_row(run, f"{p:.2f}" if p else "-", f"{u:.2f}" if u else "-",
-                              f"{ratio:.1f}x" if ratio else "-")
-            console.print(table)
-            if st["differences"]:
-                diff = Table(title="installed distributions differ")
-                for col in ("package", "kind", "pip", "uv"):
-                    diff.add_column(col)
-                for d in st["differences"]:
-                    diff.add_row(d["name"], d["kind"], (d["pip"] or {}).get("version") or "-",
-                                 (d["uv"] or {}).get("version") or "-")
-                console.print(diff)
-            else:
-                console.print("same distributions installed by both steps", style="green")
-    else:
-        table = Table(title=f"{report['file']} — image builds ({report['builder']})")
-        table.add_column("build")
-        table.add_column("seconds", justify="right")
-        for k, v in report["timings"].items():
-            table.add_row(k, f"{v:.1f}")
-        console.print(table)
-        if report["differences"]:
-            console.print("installed distributions differ: " + ", ".join(
-                f"{d['name']} ({d['kind']})" for d in report["differences"]), style="red")
-        if report["smoke_failures"]:
-            console.print("imports failing only in the migrated image: " + ", ".join(report["smoke_failures"]),
-                          style="red")
-        for side, h in report["health"].items():
-            console.print(f"health ({side}): {h}")
-    console.print("verify: OK" if report["ok"] else "verify: DIFFERENCES FOUND",
-                  style="bold green" if report["ok"] else "bold red")
+    result = stanza.verification
+    python = stanza.interpreter.version or stanza.interpreter.path
+    title = (f"{report.file}:{stanza.pair.line} — pip vs uv {stanza.pair.uv.mode} on Python {python} "
+             f"(pip {len(result.pip_packages)}, uv {len(result.uv_packages)} packages)")
+    table = Table(title=title, caption=_caption(report.repeat))
+    for column, justify in (("run", "left"), ("pip (s)", "right"), ("uv (s)", "right"), ("pip/uv", "right")):
+        table.add_column(column, justify=justify)
+    for run in ("cold", "warm"):
+        pip, uv = result.samples.get(f"pip-{run}"), result.samples.get(f"uv-{run}")
+        speedup = result.ratio_cold if run == "cold" else result.ratio_warm
+        table.add_row(run, pip.describe() if pip else "-", uv.describe() if uv else "-",
+                      f"{speedup:.1f}x" if speedup else "-")
+    console.print(table)
+    _render_differences(console, result.differences)
+    for note in result.notes:
+        console.print(f"note: {note}", style="dim", markup=False, highlight=False)
 
 
+def _render_differences(console, differences) -> None:
+    from rich.table import Table
+
+    if not differences:
+        console.print("same distributions installed by both steps", style="green")
+        return
+    diff = Table(title="installed distributions differ")
+    for column in ("package", "kind", "pip", "uv"):
+        diff.add_column(column)
+    for d in differences:
+        diff.add_row(d.name, d.kind, d.pip_side.version if d.pip_side else "-",
+                     d.uv_side.version if d.uv_side else "-")
+    console.print(diff)
+
+
+def _caption(repeat: int) -> str:
+    return f"median of {repeat} runs (min-max)" if repeat > 1 else "one run each"
+
+
+def _render_builds(console, report) -> None:
+    from rich.table import Table
+
+    result = report.verification
+    table = Table(title=f"{report.file} — image builds ({report.builder}; original {len(result.original_packages)}, "
+                        f"migrated {len(result.migrated_packages)} packages)", caption=_caption(report.repeat))
+    for column, justify in (("build", "left"), ("original (s)", "right"), ("migrated (s)", "right"),
+                            ("original/migrated", "right")):
+        table.add_column(column, justify=justify)
+    for kind, speedup in (("cold", report.cold_ratio), ("rebuild", report.rebuild_ratio)):
+        before, after = result.samples.get(f"original-{kind}"), result.samples.get(f"migrated-{kind}")
+        if before is None and after is None:
+            continue
+        table.add_row(kind, before.describe(1) if before else "-", after.describe(1) if after else "-",
+                      f"{speedup:.1f}x" if speedup else "-")
+    console.print(table)
+    if result.differences:
+        console.print("installed distributions differ: " + ", ".join(
+            f"{d.name} ({d.kind})" for d in result.differences), style="red")
+    if result.smoke_regressions:
+        console.print("imports failing only in the migrated image: " + ", ".join(result.smoke_regressions),
+                      style="red")
+    for side, h in result.health.items():
+        console.print(f"health ({side}): HTTP {h.status} after {h.seconds:.1f} s", markup=False)
+    for note in (*report.notes, *result.notes):
+        console.print(f"note: {note}", style="dim", markup=False, highlight=False)
+    if result.removed_images:
+        console.print(f"removed {len(result.removed_images)} image(s) this run made (keep them with --keep-images)",
+                      style="dim")

@@ -92,6 +92,45 @@ class Difference:
                 f"{self.uv_side.vcs_commit} (migrated)")  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Seconds taken by repeated runs of one step. One run is noise on a shared machine (the same
+    project once gave 54.7x, 13.1x and 9.6x), so results are the median with the spread."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.samples)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    @property
+    def low(self) -> float:
+        return min(self.samples)
+
+    @property
+    def high(self) -> float:
+        return max(self.samples)
+
+    def describe(self, digits: int = 2) -> str:
+        """``7.21`` for one run; ``7.21 (6.90-7.80)`` for several."""
+        text = f"{self.median:.{digits}f}"
+        if len(self.samples) > 1:
+            text += f" ({self.low:.{digits}f}-{self.high:.{digits}f})"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {"median": self.median, "min": self.low, "max": self.high, "runs": list(self.samples)}
+
+
+def ratio(slow: Timing | None, fast: Timing | None) -> float | None:
+    """Median over median (> 1: ``fast`` is faster); None when either is missing or zero."""
+    if slow is None or fast is None or fast.median <= 0:
+        return None
+    return slow.median / fast.median
+
+
 _NORMALISE = re.compile(r"[-_.]+")
 
 
@@ -269,8 +308,8 @@ from dockerlock.verify.builds import (  # noqa: E402
 __all__ = [
     "BuildResult", "BuildVerification", "Builder", "Completed", "Difference", "DistContents",
     "HealthResult", "InstalledDist", "LIST_DISTRIBUTIONS_SCRIPT", "PipStep", "RunningContainer",
-    "SmokeResult", "UvStep", "VENV_SEEDS", "VenvPlan", "VenvVerification", "VerifyError", "check",
+    "SmokeResult", "Timing", "UvStep", "VENV_SEEDS", "VenvPlan", "VenvVerification", "VerifyError", "check",
     "compare_installed", "describe_command", "detect_builder", "execute_plan", "importable_names",
-    "normalise_name", "parse_distributions", "plan_venvs", "resolve_python", "run_process", "tail",
+    "normalise_name", "parse_distributions", "plan_venvs", "ratio", "resolve_python", "run_process", "tail",
     "top_level_modules", "verify_builds", "verify_in_venvs",
 ]

@@ -25,54 +25,22 @@ from typing import Literal
 
 from dockerlock.diagnostics import ConfigError
 from dockerlock.verify import (
-    LIST_DISTRIBUTIONS_SCRIPT, Completed, Difference, InstalledDist, Progress, VerifyError, check,
-    compare_installed, describe_command, distributions_script, normalise_name, parse_distributions,
-    run_process, tail,
+    LIST_DISTRIBUTIONS_SCRIPT, Completed, Difference, InstalledDist, Progress, Timing, VerifyError, check,
+    compare_installed, describe_command, normalise_name, parse_distributions, run_process, tail,
+)
+from dockerlock.verify.smoke import (  # noqa: F401  (DistContents, importable_names: re-exported)
+    DIST_CONTENTS_SCRIPT, SMOKE_SCRIPT, DistContents, importable_names, top_level_modules,
 )
 from dockerlock.verify.venvs import VENV_SEEDS
 
 BuilderKind = Literal["docker-buildx", "docker", "podman"]
 BUILDER_KINDS: tuple[BuilderKind, ...] = ("docker-buildx", "docker", "podman")
 
-#: First path components that are never smoke-tested even when a distribution installs them.
-SKIPPED_TOP_LEVEL: frozenset[str] = frozenset({"tests", "test"})
-
-_MODULE_SUFFIXES = (".py", ".so", ".pyd")
 _CACHE_LINE = re.compile(r"(-->|--->) Using cache|\bCACHED\b")
-
-# Lists, per installed distribution (first of each name on sys.path), the files it recorded
-# (cut to three path components: enough to find namespace packages) and its top_level.txt.
-DIST_CONTENTS_SCRIPT = distributions_script(r"""
-    files = None
-    try:
-        recorded = dist.files
-    except Exception:
-        recorded = None
-    if recorded is not None:
-        files = sorted({"/".join(str(f).replace("\\", "/").split("/")[:3]) for f in recorded})
-    top = None
-    try:
-        text = dist.read_text("top_level.txt")
-    except Exception:
-        text = None
-    if text:
-        top = [line.strip() for line in text.splitlines() if line.strip()]
-    seen[name] = {"name": name, "files": files, "top_level": top}
-""")
-
-# Imports each module named on the command line; one JSON line per module, flushed, so the
-# results survive an interpreter that dies (segfault) in the middle.
-SMOKE_SCRIPT = r"""
-import importlib, json, sys
-for module in sys.argv[1:]:
-    error = None
-    try:
-        importlib.import_module(module)
-    except BaseException as exc:
-        error = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-    sys.stdout.write(json.dumps({"module": module, "error": error}) + "\n")
-    sys.stdout.flush()
-"""
+#: Every image and container ``verify_builds`` makes carries this label (value: the run's token),
+#: so it can remove exactly what it made, intermediate images included, and nothing else.
+RUN_LABEL = "dockerlock.verify.run"
+_OBJECT_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 
 
 @dataclass(frozen=True)
@@ -117,15 +85,6 @@ class HealthResult:
     url: str
     status: int
     seconds: float                  # from the first attempt to the 2xx answer
-
-
-@dataclass(frozen=True)
-class DistContents:
-    """What one installed distribution put on sys.path, as reported from inside an image."""
-
-    name: str
-    files: tuple[str, ...] | None   # RECORD paths cut to three components; None: no RECORD
-    top_level: tuple[str, ...] | None
 
 
 @dataclass
@@ -191,6 +150,35 @@ class Builder:
             return self._run([self.executable, "image", "rm", "-f", tag]).returncode == 0
         except VerifyError:
             return False
+
+    def remove_labelled(self, label: str) -> tuple[str, ...]:
+        """Remove every container, then every image (intermediate ones too), carrying ``label``
+        (``key=value``); the image IDs removed. Never raises: cleanup must not hide a result.
+
+        A rebuild under the same tag leaves the previous image untagged, and podman keeps one
+        intermediate image per cached step, so removing the tags alone leaves most of the disk
+        a run used behind (7 untagged images, 2.8 GB after one run).
+        """
+        found: dict[str, tuple[str, ...]] = {}
+        for what, listing in (("containers", ["ps", "-a"]), ("images", ["images", "-a"])):
+            try:
+                completed = self._run([self.executable, *listing, "-q", "--no-trunc", "--filter",
+                                       f"label={label}"], stdout_only=True)
+            except VerifyError:
+                continue
+            if completed.returncode == 0:
+                found[what] = tuple(dict.fromkeys(line.strip() for line in completed.output.splitlines()
+                                                  if _OBJECT_ID.match(line.strip())))
+        removed: tuple[str, ...] = ()
+        for what, argv in (("containers", ["rm", "-f"]), ("images", ["image", "rm", "-f"])):
+            if found.get(what):
+                try:
+                    done = self._run([self.executable, *argv, *found[what]]).returncode == 0
+                except VerifyError:
+                    done = False
+                if done and what == "images":
+                    removed = found[what]
+        return removed
 
     # ---- running Python in an image
     def image_env(self, tag: str) -> dict[str, str]:
@@ -459,68 +447,6 @@ def detect_builder(preferred: str | None = None, *, which: Callable[[str], str |
                       + "; ".join(dict.fromkeys(reasons)) + ")")
 
 
-# --------------------------------------------------------------------------- smoke modules
-
-def _identifier_path(name: str) -> bool:
-    return all(part.isidentifier() and not part.startswith("_") for part in name.split("."))
-
-
-def _importable(parts: list[str], files: set[str]) -> str | None:
-    """The shallowest importable name a recorded path belongs to (namespace dirs are descended)."""
-    for depth in range(len(parts)):
-        if depth == len(parts) - 1:
-            leaf = parts[depth]
-            if leaf.endswith(_MODULE_SUFFIXES) and not leaf.startswith("__init__."):
-                return ".".join(parts[:depth] + [leaf.split(".", 1)[0]])
-            return None
-        directory = "/".join(parts[:depth + 1])
-        if f"{directory}/__init__.py" in files or any(
-                f.startswith(f"{directory}/__init__.") and f.endswith((".so", ".pyd")) for f in files):
-            return ".".join(parts[:depth + 1])
-    return None
-
-
-def importable_names(contents: DistContents) -> list[str]:
-    """Top-level importable names of one distribution, from its RECORD, else its top_level.txt.
-
-    Skips ``_``-prefixed names, ``tests``/``test``, ``.pth`` files, metadata and script paths;
-    a namespace directory (no ``__init__``) is replaced by the packages inside it.
-    """
-    names: set[str] = set()
-    if contents.files is not None:
-        files = set(contents.files)
-        for path in files:
-            parts = [p for p in path.split("/") if p]
-            if not parts or parts[0] in ("..", ".", "__pycache__") or parts[0].endswith(
-                    (".dist-info", ".egg-info", ".data", ".pth")):
-                continue
-            name = _importable(parts, files)
-            if name:
-                names.add(name)
-    elif contents.top_level is not None:
-        names.update(entry.strip().replace("/", ".") for entry in contents.top_level)
-    return sorted(name for name in names
-                  if _identifier_path(name) and name.split(".")[0] not in SKIPPED_TOP_LEVEL)
-
-
-def top_level_modules(contents: Mapping[str, DistContents], *, only: Iterable[str] | None = None,
-                      ignore: Collection[str] = VENV_SEEDS) -> list[str]:
-    """Import names to smoke-test, from what each installed distribution recorded in the image.
-
-    ``contents`` comes from ``Builder.dist_contents``; ``only`` limits it to some distributions
-    (e.g. the lock's packages); ``ignore`` leaves distributions out (default: the venv seeds).
-    """
-    wanted = {normalise_name(n) for n in only} if only is not None else None
-    ignored = {normalise_name(n) for n in ignore}
-    found: set[str] = set()
-    for name, dist in contents.items():
-        key = normalise_name(name)
-        if key in ignored or (wanted is not None and key not in wanted):
-            continue
-        found.update(importable_names(dist))
-    return sorted(found)
-
-
 # --------------------------------------------------------------------------- the comparison
 
 @dataclass
@@ -539,6 +465,9 @@ class BuildVerification:
     health: dict[str, HealthResult]             # "original", "migrated" (empty without health_path)
     commands: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    #: "original-cold", "migrated-cold", and with an app file "original-rebuild", "migrated-rebuild"
+    samples: dict[str, Timing] = field(default_factory=dict)
+    removed_images: tuple[str, ...] = ()        # what the cleanup removed (empty with keep_images)
 
     @property
     def ok(self) -> bool:
@@ -559,18 +488,22 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
                   smoke_command: str | None = None, health_path: str | None = None,
                   port: int = 8080, timeout: float = 60, progress: Progress | None = None,
                   app_file: Path | None = None, smoke_modules: Sequence[str] | None = None,
-                  ignore: Collection[str] = (), keep_images: bool = False) -> BuildVerification:
+                  ignore: Collection[str] = (), keep_images: bool = False, repeat: int = 1
+                  ) -> BuildVerification:
     """Build ``original`` and the migrated Dockerfile text with the same ``context`` and compare.
 
     The migrated Dockerfile is written to a temporary directory outside the context and passed
-    with ``-f``. Both are built cold (``--no-cache``); then, if ``app_file`` (a file of the
-    context copied after the dependency step) is given, both are built once more from cache
-    (untimed), a newline is appended to the file, both are rebuilt (timed), and the file is
-    restored byte for byte (and its times). The images' distributions are compared (``ignore``:
-    names left out), the migrated image is import-smoke-tested (``smoke_modules``, or every
-    importable name its distributions installed except the venv seeds) and failures are retried
-    in the original image to tell regressions apart; with ``health_path`` each image is started
-    and probed. Images are removed unless ``keep_images`` (the builder's layer cache stays).
+    with ``-f``. Both are built cold (``--no-cache``), ``repeat`` times each, alternating sides;
+    then, if ``app_file`` (a file of the context copied after the dependency step) is given, both
+    are built once more from cache (untimed), and ``repeat`` times a newline is appended to the
+    file and both are rebuilt (timed); the file is restored byte for byte (and its times). The
+    images' distributions are compared (``ignore``: names left out), the migrated image is
+    import-smoke-tested (``smoke_modules``, or every importable name its distributions installed
+    except the venv seeds) and failures are retried in the original image to tell regressions
+    apart; with ``health_path`` each image is started and probed.
+
+    Every image and container of the run carries the ``RUN_LABEL`` label; unless ``keep_images``
+    all of them are removed at the end (untagged and intermediate images included).
 
     Raises ``VerifyError`` (reason prefixed with the side) when a build fails (last 30 lines of
     the log), an image cannot start or exits, or the health probe times out.
@@ -581,6 +514,8 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
         raise ConfigError(f"build context {context} is not a directory")
     if not original.is_file():
         raise ConfigError(f"Dockerfile {original} does not exist")
+    if repeat < 1:
+        raise ConfigError(f"repeat must be at least 1, not {repeat}")
     if app_file is not None:
         app_file = Path(app_file) if Path(app_file).is_absolute() else context / app_file
         if not app_file.is_file() or not _inside(app_file, context):
@@ -592,7 +527,9 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
         commands.append(argv)
         say(f"run: {describe_command(argv)}")
 
-    engine = replace(builder, listener=listener, _pythons={})
+    token = secrets.token_hex(4)
+    label = f"{RUN_LABEL}={token}"
+    engine = replace(builder, listener=listener, _pythons={}, run_args=(*builder.run_args, "--label", label))
     workdir = Path(tempfile.mkdtemp(prefix="dockerlock-build-"))
     if _inside(workdir, context):
         shutil.rmtree(workdir, ignore_errors=True)
@@ -600,62 +537,69 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
                           hint="set TMPDIR to a directory outside the context")
     migrated = workdir / "Dockerfile.migrated"
     migrated.write_text(migrated_text, encoding="utf-8")
-    token = secrets.token_hex(4)
     tags = {"original": f"localhost/dockerlock-verify-original:{token}",
             "migrated": f"localhost/dockerlock-verify-migrated:{token}"}
     dockerfiles = {"original": original, "migrated": migrated}
+    sides = ("original", "migrated")
+    labelled = ["--label", label]
     notes: list[str] = []
-    built: list[str] = []
+    samples: dict[str, list[float]] = {}
+    removed: list[tuple[str, ...]] = []
 
-    plan = [engine.build_command(context, dockerfiles[s], tags[s], no_cache=True) for s in tags]
+    def command(side: str, no_cache: bool) -> list[str]:
+        return engine.build_command(context, dockerfiles[side], tags[side], no_cache=no_cache, extra_args=labelled)
+
+    plan = [command(s, True) for _ in range(repeat) for s in sides]
     if app_file is not None:   # priming builds, then the timed rebuilds: the same commands
-        plan += 2 * [engine.build_command(context, dockerfiles[s], tags[s], no_cache=False) for s in tags]
+        plan += (1 + repeat) * [command(s, False) for s in sides]
     for argv in plan:
         say(f"will run: {describe_command(argv)}")
     if app_file is None:
         notes.append("no app file given: rebuild after an application change not measured")
         say("note: no app file given; skipping the rebuild timing")
     else:
-        say(f"note: {app_file} gets a newline appended for the rebuilds and is restored afterwards")
+        say(f"note: {app_file} gets newlines appended for the rebuilds and is restored afterwards")
 
-    def build(side: str, *, no_cache: bool) -> BuildResult:
+    def build(side: str, *, no_cache: bool, kind: str | None, round_: int = 1) -> BuildResult:
+        what = f"{side} image ({kind}{f' #{round_}' if round_ > 1 else ''})" if kind else f"{side} image"
+        say(f"building the {what}")
         try:
-            return engine.build(context, dockerfiles[side], tags[side], no_cache=no_cache)
+            result = engine.build(context, dockerfiles[side], tags[side], no_cache=no_cache, extra_args=labelled)
         except VerifyError as exc:
             exc.reason = f"{side} Dockerfile: {exc.reason}"
             raise
+        if kind is not None:
+            samples.setdefault(f"{side}-{kind}", []).append(result.seconds)
+            say(f"{what}: {result.seconds:.1f} s ({result.cached_steps} cached steps)")
+        return result
 
     try:
         cold: dict[str, BuildResult] = {}
-        for side in ("original", "migrated"):
-            say(f"building the {side} image (no cache)")
-            built.append(side)
-            cold[side] = build(side, no_cache=True)
-            say(f"{side}: built in {cold[side].seconds:.1f} s")
+        for round_ in range(1, repeat + 1):
+            for side in sides:
+                result = build(side, no_cache=True, kind="cold", round_=round_)
+                cold.setdefault(side, result)
         rebuild: dict[str, BuildResult | None] = {"original": None, "migrated": None}
         if app_file is not None:
             # Builders that key their cache on layer IDs (buildah, the classic docker builder) can
             # pick the other image's chain for the steps both Dockerfiles share after two
             # --no-cache builds, and then miss everything below it once. One untimed cached build
             # of each settles that, so the timed rebuild shows the steady state a developer sees.
-            for side in ("original", "migrated"):
-                say(f"priming the build cache for the {side} image (untimed)")
-                build(side, no_cache=False)
+            for side in sides:
+                build(side, no_cache=False, kind=None)
             saved = app_file.read_bytes()
             stat = app_file.stat()
             try:
-                app_file.write_bytes(saved + b"\n")
-                for side in ("original", "migrated"):
-                    say(f"rebuilding the {side} image after changing {app_file.name}")
-                    rebuild[side] = build(side, no_cache=False)
-                    say(f"{side}: rebuilt in {rebuild[side].seconds:.1f} s "  # type: ignore[union-attr]
-                        f"({rebuild[side].cached_steps} cached steps)")  # type: ignore[union-attr]
+                for round_ in range(1, repeat + 1):
+                    app_file.write_bytes(saved + b"\n" * round_)  # a new content each round: a real change
+                    for side in sides:
+                        rebuild[side] = build(side, no_cache=False, kind="rebuild", round_=round_)
             finally:
                 app_file.write_bytes(saved)
                 os.utime(app_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
         say("listing installed distributions in both images")
-        packages = {side: engine.freeze(tags[side]) for side in ("original", "migrated")}
+        packages = {side: engine.freeze(tags[side]) for side in sides}
         left_out = {normalise_name(n) for n in ignore}
         for side in packages:
             packages[side] = {k: v for k, v in packages[side].items() if k not in left_out}
@@ -671,30 +615,42 @@ def verify_builds(original: Path, migrated_text: str, context: Path, *, builder:
             for module in sorted(set(smoke.failed) - set(regressions)):
                 notes.append(f"import {module} fails in the original image too: {before.failed[module]}")
 
-        health: dict[str, HealthResult] = {}
-        if health_path is not None:
-            for side in ("original", "migrated"):
-                say(f"starting the {side} image and probing {health_path}")
-                container = None
-                try:
-                    container = engine.start(tags[side], port)
-                    health[side] = engine.probe_health(health_path, container.host_port, timeout,
-                                                       container=container)
-                except VerifyError as exc:
-                    exc.reason = f"{side} image: {exc.reason}"
-                    raise
-                finally:
-                    if container is not None:
-                        engine.stop(container)
-                say(f"{side}: HTTP {health[side].status} after {health[side].seconds:.1f} s")
-        return BuildVerification(
+        health = _probe_both(engine, tags, health_path, port, timeout, say)
+        result = BuildVerification(
             original_build=cold["original"], migrated_build=cold["migrated"],
             original_rebuild=rebuild["original"], migrated_rebuild=rebuild["migrated"],
             original_packages=packages["original"], migrated_packages=packages["migrated"],
             differences=differences, smoke=smoke, smoke_regressions=regressions, health=health,
-            commands=commands, notes=notes)
+            commands=commands, notes=notes,
+            samples={key: Timing(tuple(values)) for key, values in samples.items()})
     finally:
         if not keep_images:
-            for side in built:
-                engine.remove(tags[side])
+            say("removing the images and containers this run made")
+            removed.append(engine.remove_labelled(label))
+            for side in sides:   # engines without label filters: at least the tags
+                if not removed[0]:
+                    engine.remove(tags[side])
         shutil.rmtree(workdir, ignore_errors=True)
+    return replace(result, removed_images=removed[0] if removed else ())
+
+
+def _probe_both(engine: Builder, tags: Mapping[str, str], health_path: str | None, port: int,
+                timeout: float, say: Progress) -> dict[str, HealthResult]:
+    """Start each image and wait for ``health_path`` to answer 2xx (nothing without a path)."""
+    health: dict[str, HealthResult] = {}
+    if health_path is None:
+        return health
+    for side in ("original", "migrated"):
+        say(f"starting the {side} image and probing {health_path}")
+        container = None
+        try:
+            container = engine.start(tags[side], port)
+            health[side] = engine.probe_health(health_path, container.host_port, timeout, container=container)
+        except VerifyError as exc:
+            exc.reason = f"{side} image: {exc.reason}"
+            raise
+        finally:
+            if container is not None:
+                engine.stop(container)
+        say(f"{side}: HTTP {health[side].status} after {health[side].seconds:.1f} s")
+    return health

@@ -13,12 +13,13 @@ sync/install), plus the original and migrated Dockerfile texts for image builds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
+from dockerlock.lock_targets import lock_targets
 from dockerlock.model import Dockerfile
 from dockerlock.shell.pip_options import rule_for
 from dockerlock.loading import ContextLoader
@@ -32,6 +33,7 @@ class StepPair:
     line: int  # line of the pip stanza in the original Dockerfile
     pip: PipStep
     uv: UvStep
+    python: str | None = None  # the image's Python (FROM tag through ARGs, else .python-version)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ def load_inputs(path: Path, settings: Settings) -> VerifyInputs:
     from dockerlock.rules.base import Decision, RuleContext
     from dockerlock.rules.revert import revert_dockerfile
 
+    # verify is how a user sees what a lock that drifted from its requirements would change:
+    # plan the migration anyway (migrate itself refuses it) and let the comparison show it.
+    settings = replace(settings, allow_drift=True)
     data = read_dockerfile(path)
     current = Dockerfile.from_bytes(data, str(path))
     loader = ContextLoader()
@@ -64,14 +69,15 @@ def load_inputs(path: Path, settings: Settings) -> VerifyInputs:
     blocked = next((r for r in reviews if r.decision is Decision.BLOCKED), None)
     if blocked is not None and blocked.decisive is not None:
         raise DockerlockError(blocked.decisive.message, str(path), blocked.stanza.line)
+    pythons = {target.line: target.python for target in lock_targets(original, context, settings)}
     pairs = []
     for r in reviews:
         if r.decision is not Decision.CONVERTED:
             continue
         lock = choose_lock(context, settings, r.stanza).context_path
         assert lock is not None
-        pairs.append(StepPair(r.stanza.line, _pip_step(context, r.stanza), UvStep(lock=context.path(lock),
-                                                                                   mode=r.stanza.mode)))
+        pairs.append(StepPair(r.stanza.line, _pip_step(context, r.stanza),
+                              UvStep(lock=context.path(lock), mode=r.stanza.mode), pythons.get(r.stanza.line)))
     if not pairs:
         reasons = "; ".join(f"line {r.stanza.line}: {r.decisive.message if r.decisive else r.decision}"
                             for r in reviews) or "no pip requirements install found"

@@ -30,8 +30,8 @@ from typing import Literal
 from dockerlock.diagnostics import ConfigError
 from dockerlock.locking import find_uv  # one way to find uv, shared with lock generation
 from dockerlock.verify import (
-    LIST_DISTRIBUTIONS_SCRIPT, Difference, InstalledDist, Progress, VerifyError, check,
-    compare_installed, describe_command, parse_distributions, run_process,
+    LIST_DISTRIBUTIONS_SCRIPT, Difference, InstalledDist, Progress, Timing, VerifyError, check,
+    compare_installed, describe_command, parse_distributions, ratio, run_process,
 )
 
 #: What ``python -m venv`` seeds an environment with (3.11: pip and setuptools; 3.12+: pip only;
@@ -96,6 +96,13 @@ class PlannedRun:
     preinstall: list[str] | None
     install: list[str]
     list_installed: list[str]
+    round: int = 1                  # which repetition of ``label`` (1-based)
+    cache: Path | None = None       # the step's cache directory (cold runs: empty when they start)
+
+    @property
+    def name(self) -> str:
+        """``pip-cold`` for the first round, ``pip-cold #2`` after it."""
+        return self.label if self.round == 1 else f"{self.label} #{self.round}"
 
     @property
     def commands(self) -> list[list[str]]:
@@ -128,11 +135,14 @@ class VenvPlan:
             argv for run in self.runs for argv in run.commands]
 
     def environment(self, side: Literal["pip", "uv", "preinstall"],
-                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+                    base: Mapping[str, str] | None = None, *, cache: Path | None = None) -> dict[str, str]:
+        """The variables a step runs with; ``cache`` replaces the side's cache directory."""
         env = dict(os.environ if base is None else base)
         for name in self.removed_env:
             env.pop(name, None)
         env.update({"pip": self.pip_env, "uv": self.uv_env, "preinstall": self.preinstall_env}[side])
+        if cache is not None and side != "preinstall":
+            env["PIP_CACHE_DIR" if side == "pip" else "UV_CACHE_DIR"] = str(cache)
         return env
 
 
@@ -143,32 +153,31 @@ class VenvVerification:
     pip_packages: dict[str, InstalledDist]
     uv_packages: dict[str, InstalledDist]
     differences: list[Difference]
-    timings: dict[str, float]                   # "pip-cold", "pip-warm", "uv-cold", "uv-warm"
+    samples: dict[str, Timing]                  # "pip-cold", "pip-warm", "uv-cold", "uv-warm"
     commands: list[list[str]]
     seeds: dict[str, InstalledDist] = field(default_factory=dict)  # left out while unchanged
     notes: list[str] = field(default_factory=list)
+    python: str = ""                            # the interpreter the venvs were made from
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """The median seconds of each timed run kind."""
+        return {label: timing.median for label, timing in self.samples.items()}
 
     @property
     def ratio_cold(self) -> float | None:
-        """pip seconds / uv seconds with empty caches (> 1: uv is faster); None if not measured."""
-        return _ratio(self.timings, "cold")
+        """pip seconds / uv seconds with empty caches (> 1: uv is faster), medians; None if not measured."""
+        return ratio(self.samples.get("pip-cold"), self.samples.get("uv-cold"))
 
     @property
     def ratio_warm(self) -> float | None:
-        """pip seconds / uv seconds with populated caches; None if not measured."""
-        return _ratio(self.timings, "warm")
+        """pip seconds / uv seconds with populated caches, medians; None if not measured."""
+        return ratio(self.samples.get("pip-warm"), self.samples.get("uv-warm"))
 
     @property
     def ok(self) -> bool:
         """True when both steps left the same distributions installed."""
         return not self.differences
-
-
-def _ratio(timings: Mapping[str, float], run: str) -> float | None:
-    pip, uv = timings.get(f"pip-{run}"), timings.get(f"uv-{run}")
-    if pip is None or uv is None or uv <= 0:
-        return None
-    return pip / uv
 
 
 # --------------------------------------------------------------------------- resolution
@@ -177,24 +186,13 @@ def resolve_python(python: str | None, uv: Sequence[str], *, which=shutil.which,
                    timeout: float = 30) -> str:
     """An interpreter path for ``python -m venv``.
 
-    None: the running interpreter. A version (``"3.11"``): ``uv python find --system
-    --no-python-downloads``, then ``python3.11`` on PATH. Anything else: a path or a command name.
+    None: the running interpreter. A version (``"3.11"``): ``interpreter_for``. Anything else: a
+    path or a command name.
     """
     if python is None:
         return sys.executable
     if _VERSION_RE.match(python):
-        completed = run_process([*uv, "python", "find", "--system", "--no-python-downloads", python],
-                                timeout=timeout, stdout_only=True)
-        if completed.returncode == 0 and completed.output.strip():
-            candidate = completed.output.strip().splitlines()[0].strip()
-            if Path(candidate).exists():
-                return candidate
-        major_minor = ".".join(python.split(".")[:2])
-        found = which(f"python{major_minor}")
-        if found:
-            return found
-        raise VerifyError(f"no Python {python} found (tried `uv python find` and python{major_minor} on PATH)",
-                          hint="install that Python or pass an interpreter path")
+        return interpreter_for(python, uv, which=which, timeout=timeout)
     if os.sep in python or (os.altsep and os.altsep in python):
         if Path(python).exists():
             return python
@@ -203,6 +201,56 @@ def resolve_python(python: str | None, uv: Sequence[str], *, which=shutil.which,
     if found:
         return found
     raise VerifyError(f"interpreter {python!r} not found on PATH")
+
+
+_VERSION_SCRIPT = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+
+
+def python_version_of(interpreter: str, *, timeout: float = 30) -> str | None:
+    """``3.11.7`` for an interpreter path; None when it does not run."""
+    try:
+        completed = run_process([interpreter, "-I", "-c", _VERSION_SCRIPT], timeout=timeout, stdout_only=True)
+    except VerifyError:
+        return None
+    lines = completed.output.strip().splitlines()
+    return lines[0].strip() if completed.returncode == 0 and lines else None
+
+
+def _matches(actual: str | None, wanted: str) -> bool:
+    return actual is not None and (actual == wanted or actual.startswith(wanted + "."))
+
+
+def interpreter_for(version: str, uv: Sequence[str], *, which=shutil.which, timeout: float = 30) -> str:
+    """An interpreter of Python ``version`` (``3.12`` or ``3.12.4``) on this machine.
+
+    Looks for ``python3.12`` on PATH, then asks uv (``uv python find``, downloads disabled, so
+    nothing is fetched on the user's behalf); each candidate is run to confirm its version.
+    Raises ``VerifyError`` with the ``--python`` hint when none fits.
+    """
+    series = ".".join(version.split(".")[:2])
+    seen: list[str] = []
+    on_path = which(f"python{series}")
+    if on_path:
+        actual = python_version_of(on_path, timeout=timeout)
+        if _matches(actual, version):
+            return on_path
+        seen.append(f"{on_path} is {actual or 'not runnable'}")
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+    try:
+        completed = run_process([*uv, "python", "find", "--no-python-downloads", version], env=env,
+                                timeout=timeout, stdout_only=True)
+    except VerifyError:
+        completed = None
+    if completed is not None and completed.returncode == 0 and completed.output.strip():
+        candidate = completed.output.strip().splitlines()[0].strip()
+        actual = python_version_of(candidate, timeout=timeout)
+        if Path(candidate).exists() and _matches(actual, version):
+            return candidate
+        seen.append(f"{candidate} is {actual or 'not runnable'}")
+    found = f" ({'; '.join(seen)})" if seen else ""
+    raise VerifyError(f"no Python {version} found on this machine (looked for python{series} on PATH and "
+                      f"asked `uv python find {version}`){found}; the venvs must run the image's Python",
+                      hint=f"pass --python /path/to/python{series}")
 
 
 # --------------------------------------------------------------------------- planning
@@ -239,14 +287,19 @@ def _reject(options: Sequence[str], forbidden: Sequence[str], side: str) -> None
 def plan_venvs(pip_step: PipStep, uv_step: UvStep, *, workdir: Path, python: str | None = None,
                uv: Sequence[str] | None = None, runs: Sequence[str] = ("cold", "warm"),
                seeds: Collection[str] = VENV_SEEDS, isolated: bool = True, cwd: Path | None = None,
-               environ: Mapping[str, str] | None = None) -> VenvPlan:
+               environ: Mapping[str, str] | None = None, repeat: int = 1) -> VenvPlan:
     """Decide every command ``verify_in_venvs`` would run (resolving uv and the interpreter).
 
     ``runs``: "cold" and/or "warm"; warm without cold primes the cache with an untimed run.
+    ``repeat``: how many times each timed run happens. Rounds alternate the sides (pip, uv,
+    pip, uv...) so a slow moment of the network or the machine hits both alike. Each cold run
+    starts from an empty cache; the first one's cache is the one the warm runs use.
     """
     requested = tuple(dict.fromkeys(runs))
     if not requested or any(r not in ("cold", "warm") for r in requested):
         raise ConfigError(f"runs must be 'cold' and/or 'warm', not {list(runs)!r}")
+    if repeat < 1:
+        raise ConfigError(f"repeat must be at least 1, not {repeat}")
     if not pip_step.requirements:
         raise ConfigError("the pip step has no requirements file")
     if uv_step.mode not in ("sync", "install"):
@@ -288,33 +341,41 @@ def plan_venvs(pip_step: PipStep, uv_step: UvStep, *, workdir: Path, python: str
                          + ", ".join(removed))
 
     lister = workdir / "list_distributions.py"
+
+    def planned_run(side: str, label: str, timed: bool, round_: int, cache: Path) -> PlannedRun:
+        venv = workdir / (label if round_ == 1 else f"{label}-{round_}")
+        venv_python = str(venv / "bin" / "python")
+        preinstall = None
+        if pip_step.preinstall:
+            preinstall = [venv_python, "-m", "pip", "install", "--disable-pip-version-check",
+                          *pip_options, *pip_step.preinstall]
+        if side == "pip":
+            install = [venv_python, "-m", "pip", "install", "--disable-pip-version-check", *pip_options]
+            for requirement in pip_step.requirements:
+                install += ["-r", str(requirement)]
+            for constraint in pip_step.constraints:
+                install += ["-c", str(constraint)]
+        else:
+            lock = str(uv_step.lock)
+            target = [lock] if uv_step.mode == "sync" else ["-r", lock]
+            install = [*uv_cmd, "pip", uv_step.mode, *target, "--python", venv_python, *uv_options]
+        return PlannedRun(label=label, side=side, timed=timed, venv=venv,  # type: ignore[arg-type]
+                          preinstall=preinstall, install=install,
+                          list_installed=[venv_python, "-I", str(lister)], round=round_, cache=cache)
+
+    shared_cache = {"pip": workdir / "cache" / "pip", "uv": workdir / "cache" / "uv"}
     planned: list[PlannedRun] = []
-    for side in ("pip", "uv"):
-        labels = [(f"{side}-cold", True)] if "cold" in requested else [(f"{side}-prime", False)]
-        if "warm" in requested:
-            labels.append((f"{side}-warm", True))
-        for label, timed in labels:
-            venv = workdir / label
-            venv_python = str(venv / "bin" / "python")
-            preinstall = None
-            if pip_step.preinstall:
-                preinstall = [venv_python, "-m", "pip", "install", "--disable-pip-version-check",
-                              *pip_options, *pip_step.preinstall]
-            if side == "pip":
-                install = [venv_python, "-m", "pip", "install", "--disable-pip-version-check",
-                           *pip_options]
-                for requirement in pip_step.requirements:
-                    install += ["-r", str(requirement)]
-                for constraint in pip_step.constraints:
-                    install += ["-c", str(constraint)]
-            else:
-                lock = str(uv_step.lock)
-                target = [lock] if uv_step.mode == "sync" else ["-r", lock]
-                install = [*uv_cmd, "pip", uv_step.mode, *target, "--python", venv_python, *uv_options]
-            planned.append(PlannedRun(
-                label=label, side=side, timed=timed, venv=venv,  # type: ignore[arg-type]
-                preinstall=preinstall, install=install,
-                list_installed=[venv_python, "-I", str(lister)]))
+    if "cold" in requested:
+        for round_ in range(1, repeat + 1):
+            for side in ("pip", "uv"):
+                cache = shared_cache[side] if round_ == 1 else workdir / "cache" / f"{side}-cold-{round_}"
+                planned.append(planned_run(side, f"{side}-cold", True, round_, cache))
+    else:
+        planned += [planned_run(side, f"{side}-prime", False, 1, shared_cache[side]) for side in ("pip", "uv")]
+    if "warm" in requested:
+        for round_ in range(1, repeat + 1):
+            planned += [planned_run(side, f"{side}-warm", True, round_, shared_cache[side])
+                        for side in ("pip", "uv")]
     template = workdir / "template"
     return VenvPlan(
         workdir=workdir,
@@ -333,11 +394,12 @@ def verify_in_venvs(pip_step: PipStep, uv_step: UvStep, *, python: str | None = 
                     uv: list[str] | None = None, runs: Sequence[str] = ("cold", "warm"),
                     progress: Progress | None = None, seeds: Collection[str] = VENV_SEEDS,
                     isolated: bool = True, cwd: Path | None = None, workdir: Path | None = None,
-                    timeout: float = 1800) -> VenvVerification:
+                    timeout: float = 1800, repeat: int = 1) -> VenvVerification:
     """Run the pip step and the uv step in fresh venvs, time them and compare what they installed.
 
     Every planned command is reported through ``progress`` (as ``will run: ...``) before the first
-    one starts. ``workdir`` (kept afterwards) defaults to a temporary directory that is removed.
+    one starts. ``repeat``: timed runs of each kind (timings are their median and spread).
+    ``workdir`` (kept afterwards) defaults to a temporary directory that is removed.
     Raises ``VerifyError`` when a command fails (command + last 20 lines of its output).
     """
     say = progress or (lambda message: None)
@@ -345,7 +407,7 @@ def verify_in_venvs(pip_step: PipStep, uv_step: UvStep, *, python: str | None = 
     root = Path(tempfile.mkdtemp(prefix="dockerlock-venvs-")) if own_workdir else Path(workdir)
     try:
         plan = plan_venvs(pip_step, uv_step, workdir=root, python=python, uv=uv, runs=runs,
-                          seeds=seeds, isolated=isolated, cwd=cwd)
+                          seeds=seeds, isolated=isolated, cwd=cwd, repeat=repeat)
         for argv in plan.commands:
             say(f"will run: {describe_command(argv)}")
         for note in plan.notes:
@@ -362,9 +424,9 @@ def execute_plan(plan: VenvPlan, *, progress: Progress | None = None, timeout: f
     say = progress or (lambda message: None)
     plan.workdir.mkdir(parents=True, exist_ok=True)
     (plan.workdir / "list_distributions.py").write_text(LIST_DISTRIBUTIONS_SCRIPT, encoding="utf-8")
-    envs = {side: plan.environment(side) for side in ("pip", "uv", "preinstall")}
+    preinstall_env = plan.environment("preinstall")
     what = {"pip": "original step (pip install)", "uv": "migrated step (uv pip)"}
-    timings: dict[str, float] = {}
+    samples: dict[str, list[float]] = {}
     installed: dict[str, dict[str, InstalledDist]] = {}
     notes = list(plan.notes)
     commands: list[list[str]] = []
@@ -374,40 +436,46 @@ def execute_plan(plan: VenvPlan, *, progress: Progress | None = None, timeout: f
         return check(run_process(argv, env=env, timeout=timeout, cwd=plan.cwd),
                      f"{label}: {description}")
 
+    template_env = plan.environment("pip")
     say(f"creating the template venv {plan.template}")
-    run(plan.create_template, "template", "creating the venv", envs["pip"])
-    listed = run(plan.list_seeds, "template", "listing the venv's seed packages", envs["pip"])
+    run(plan.create_template, "template", "creating the venv", template_env)
+    listed = run(plan.list_seeds, "template", "listing the venv's seed packages", template_env)
     baseline = {name: dist for name, dist in parse_distributions(listed.output).items()
                 if name in plan.seeds}
     for planned in plan.runs:
-        env = envs[planned.side]
-        say(f"{planned.label}: fresh venv {planned.venv} (copy of the template)")
+        env = plan.environment(planned.side, cache=planned.cache)
+        name = planned.name
+        say(f"{name}: fresh venv {planned.venv} (copy of the template)")
         shutil.copytree(plan.template, planned.venv, symlinks=True)
         if planned.preinstall:
-            say(f"{planned.label}: running the pre-install step (pip install)")
-            run(planned.preinstall, planned.label, "the pre-install step (pip install)",
-                envs["preinstall"])
-        say(f"{planned.label}: running the {what[planned.side]}")
+            say(f"{name}: running the pre-install step (pip install)")
+            run(planned.preinstall, name, "the pre-install step (pip install)", preinstall_env)
+        say(f"{name}: running the {what[planned.side]}")
         started = time.perf_counter()
-        run(planned.install, planned.label, f"the {what[planned.side]}", env)
+        run(planned.install, name, f"the {what[planned.side]}", env)
         seconds = time.perf_counter() - started
         if planned.timed:
-            timings[planned.label] = seconds
-            say(f"{planned.label}: {seconds:.2f} s")
-        listed = run(planned.list_installed, planned.label, "listing installed distributions", env)
+            samples.setdefault(planned.label, []).append(seconds)
+            say(f"{name}: {seconds:.2f} s")
+        listed = run(planned.list_installed, name, "listing installed distributions", env)
         found = parse_distributions(listed.output)
         first = installed.setdefault(planned.side, found)
         if found is not first and found != first:
             changed = sorted(set(found.items()) ^ set(first.items()))
-            notes.append(f"{planned.label} installed a different set than the first {planned.side} run: "
+            notes.append(f"{name} installed a different set than the first {planned.side} run: "
                          + ", ".join(str(dist) for _, dist in changed))
+        # Repeated runs of large requirements would fill the disk: keep only what later runs read.
+        shutil.rmtree(planned.venv, ignore_errors=True)
+        if planned.cache is not None and planned.round > 1 and planned.label.endswith("-cold"):
+            shutil.rmtree(planned.cache, ignore_errors=True)
 
     differences = compare_installed(installed["pip"], installed["uv"], seeds=baseline)
     pip_packages = _without_unchanged_seeds(installed["pip"], installed["uv"], baseline)
     uv_packages = _without_unchanged_seeds(installed["uv"], installed["pip"], baseline)
     return VenvVerification(pip_packages=pip_packages, uv_packages=uv_packages,
-                            differences=differences, timings=timings, commands=commands,
-                            seeds=baseline, notes=notes)
+                            differences=differences,
+                            samples={label: Timing(tuple(values)) for label, values in samples.items()},
+                            commands=commands, seeds=baseline, notes=notes, python=plan.python)
 
 
 def _without_unchanged_seeds(mine: Mapping[str, InstalledDist], other: Mapping[str, InstalledDist],
