@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from typer.testing import CliRunner
 
 from migrate_helpers import placeholder_lock, write_tree
@@ -60,3 +62,29 @@ def test_python_version_file_and_build_platform(tmp_path):
     assert result.exit_code == 1
     assert "DLK243: .python-version beside the lock says 3.12 but the image runs Python 3.11" in result.output
     assert "DLK244" in result.output and "$TARGETPLATFORM" in result.output
+
+
+@pytest.mark.network
+def test_check_resolve_reports_packages_the_requirements_no_longer_pull_in(tmp_path, monkeypatch):
+    """A lock made from runtime plus test requirements, used for the runtime step (migrated by
+    hand, so migrate's DLK108 never saw it): --resolve asks uv and names the test package."""
+    import subprocess
+
+    from dockerlock.locking import find_uv, uv_environment
+
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim\nCOPY pylock.toml /app/\nRUN uv pip install -r /app/pylock.toml --system\n",
+        "requirements.txt": "six==1.16.0\n", "requirements-test.txt": "idna==3.7\n"})
+    env = {**uv_environment(), "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    subprocess.run([*find_uv(), "pip", "compile", "requirements.txt", "requirements-test.txt", "--format",
+                    "pylock.toml", "-o", "pylock.toml", "--python-version", "3.11", "--python-platform",
+                    "x86_64-unknown-linux-gnu", "--quiet"], cwd=tmp_path, env=env, check=True)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    plain = invoke("check", str(tmp_path / "Dockerfile"))
+    assert plain.exit_code == 0 and "DLK231" not in plain.output
+    resolved = invoke("check", "--resolve", str(tmp_path / "Dockerfile"))
+    assert resolved.exit_code == 0, resolved.output  # a warning: the image gets more than it needs
+    assert "warning DLK231: idna 3.7 is in" in resolved.output
+    assert "but its requirements no longer pull it in" in resolved.output
+    assert "six" not in resolved.output.split("DLK231", 1)[1].split("\n", 1)[0]

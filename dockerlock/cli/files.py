@@ -84,12 +84,17 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the findings that fail the run, and "
                                                                 "the summary."),
         config: Optional[Path] = options.config_opt(),
+        resolve: bool = typer.Option(False, "--resolve", help="Also re-resolve each lock's requirements with uv "
+                                     "for the image and report packages the lock holds that they no longer pull "
+                                     "in, or lacks (needs uv and the package index)."),
     ) -> None:
         """Check locks and stanzas without changing anything; exit 1 on error-level findings."""
+        from dockerlock.cli.resolve import resolving
         from dockerlock.engine import check_dockerfile
 
+        job = resolving(check_dockerfile) if resolve else check_dockerfile
         code = _run("check", paths, "check", fmt, color, quiet, False, config, dict(context=context, strict=strict),
-                    check_dockerfile)
+                    job)
         raise typer.Exit(code)
 
 

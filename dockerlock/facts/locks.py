@@ -12,7 +12,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from dockerlock.context import BuildContext, context_relative
+from dockerlock.context import BuildContext, ContextEscape, context_relative
 from dockerlock.diagnostics import LockError
 from dockerlock.facts.images import image_python
 from dockerlock.facts.stanzas import PipStanza
@@ -42,7 +42,13 @@ def choose_lock(ctx: BuildContext, settings: Settings, stanza: PipStanza) -> Loc
         if len(chosen) != 1 or None in configured:
             return LockChoice(None, "", problem="the configured locks disagree for these requirements files; "
                                                 "map them to one lock in [tool.dockerlock] locks or pass --lock")
-        lock = context_relative(chosen.pop())
+        configured_path = chosen.pop()
+        try:
+            lock = context_relative(configured_path)
+        except ContextEscape:
+            return LockChoice(None, "", problem=f"the configured lock {configured_path} leaves the build context "
+                                                "(BuildKit copies nothing from outside it); put the lock inside "
+                                                "the context")
         return LockChoice(lock, "configured (--lock or [tool.dockerlock] locks)")
     named = lock_name(paths)
     if named is None:
@@ -58,7 +64,12 @@ def choose_lock(ctx: BuildContext, settings: Settings, stanza: PipStanza) -> Loc
 def lock_candidates(settings: Settings, stanza: PipStanza) -> list[str]:
     """Every lock path ``choose_lock`` may look at (what the loader must read)."""
     paths = [f.context_path for f in stanza.requirements if f.context_path]
-    out = [context_relative(c) for c in {settings.lock_for(p) for p in paths} if c]
+    out = []
+    for configured in {settings.lock_for(p) for p in paths} - {None}:
+        try:
+            out.append(context_relative(configured))
+        except ContextEscape:
+            continue
     named = lock_name(paths) if paths else None
     if named:
         out += [named, posixpath.join(posixpath.dirname(named), "pylock.toml")]
@@ -124,3 +135,65 @@ def drift(ctx: BuildContext, lock, files: list[tuple[str, bool]], python: str | 
     environment = marker_environment(platform, python) if python and python.count(".") >= 1 else None
     return [_replace(f, path=ctx.show(str(f.path)) if f.path else f.path)
             for f in check_drift(lines, lock, environment=environment)]
+
+
+def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source: str) -> list:
+    """Does the lock install on the image: its Python (requires-python) and platform (wheels)?
+    Findings (DLK2xx) with lock paths shown as the user types them."""
+    from dataclasses import replace as _replace
+
+    from dockerlock.lockfile import check_platform, check_python
+
+    if not python:
+        return []
+    found = check_python(lock, python, source=source) + check_platform(lock, platform, python_version=python)
+    return [_replace(f, path=_shown(ctx, f.path)) for f in found]
+
+
+def _shown(ctx: BuildContext, path) -> str | None:
+    if path is None:
+        return None
+    text = str(path)
+    root = str(ctx.root)
+    if text == root or text.startswith(root.rstrip("/") + "/"):
+        return ctx.show(ctx.relative(path))
+    return text
+
+
+@dataclass(frozen=True)
+class LockInUse:
+    """A lock a Dockerfile installs (or, once migrated, would install), with what it stands in for."""
+
+    lock: str  # context path
+    requirements: tuple[str, ...]
+    constraints: tuple[str, ...]
+    python: str | None
+    platform: str
+    line: int
+
+
+def locks_in_use(df, ctx: BuildContext, settings: Settings) -> list[LockInUse]:
+    """Every lock the file's locked steps read, and every lock migrate would use for its
+    convertible pip steps (what ``check --resolve`` re-resolves)."""
+    from dockerlock.facts.images import image_python
+    from dockerlock.facts.stanzas import pip_stanzas
+    from dockerlock.facts.uv_steps import locked_steps
+
+    found: list[LockInUse] = []
+    for stanza in pip_stanzas(df, ctx, settings):
+        choice = choose_lock(ctx, settings, stanza)
+        if choice.context_path is None or not is_lock(ctx.lock(choice.context_path)) or stanza.problems:
+            continue
+        python, _ = target_python(ctx, stanza, df, choice.context_path)
+        found.append(LockInUse(choice.context_path,
+                               tuple(f.context_path for f in stanza.requirements if f.context_path),
+                               tuple(f.context_path for f in stanza.constraints if f.context_path),
+                               python, target_platform(stanza), stanza.line))
+    for step in locked_steps(df, ctx):
+        if step.lock_context_path is None or not is_lock(ctx.lock(step.lock_context_path)):
+            continue
+        platform = step.stage.platform if step.stage.platform and "$" not in step.stage.platform \
+            else DEFAULT_PLATFORM
+        found.append(LockInUse(step.lock_context_path, tuple(step.requirements_paths(ctx)), (),
+                               image_python(df, step.stage), platform, step.step.instruction.start_line))
+    return found

@@ -69,8 +69,7 @@ CHECKS: dict[str, str] = {
     "DLK204": "A locked package's requires-python excludes some releases of the image's Python tag.",
     "DLK210": "The lock's environments markers exclude the target platform/Python.",
     "DLK211": "A locked package has no wheel for the target platform and Python, and no sdist.",
-    "DLK212": "A locked package has no wheel for the target; it would build from source "
-              "(needs a compiler and headers in the image).",
+    "DLK212": "A locked package has no wheel for the target; it is built from its sdist at image build time.",
     "DLK213": "A locked package installs from a VCS checkout; the build stage needs git.",
     "DLK214": "A locked package installs from a local directory; it must be in the build context.",
     "DLK215": "Wheel compatibility not checked: the image's Python version has no minor component.",

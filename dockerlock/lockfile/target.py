@@ -456,8 +456,8 @@ def _no_wheel(label: str, package: LockedPackage, tag_sets: list[frozenset[Tag]]
     if sdist:
         return Finding(
             "DLK212", Level.WARNING,
-            f"{label} has no wheel for {target}{available}: it would build from source, which needs "
-            "a compiler (and the library headers it links) in the image",
+            f"{label} has no wheel for {target}{available}: it is built from its sdist at image build "
+            "time (the lock cannot tell whether that needs a compiler; one with C extensions does)",
             path=where, line=package.line, hint=hint,
         )
     return Finding(

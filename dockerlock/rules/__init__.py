@@ -27,6 +27,14 @@ def check_rules():
     return (unmigrated_install, locked_step_lock, unlocked_install)
 
 
+def documented_modules():
+    """Every module that declares finding codes: the rule sets, and ``lock_resolution`` (whose
+    findings come from a uv resolution the CLI runs for ``check --resolve``)."""
+    from dockerlock.rules import lock_resolution
+
+    return MIGRATE + check_rules() + (lock_resolution,)
+
+
 def every_code() -> dict[str, Code]:
     """Every finding code dockerlock emits, with its documentation."""
     from dockerlock.lockfile import CHECKS
@@ -35,7 +43,7 @@ def every_code() -> dict[str, Code]:
 
     codes: dict[str, Code] = {"DLK001": Code("DLK001", Level.ERROR, "file could not be processed (read, decode "
                                                                     "or parse error)")}
-    for module in MIGRATE + check_rules():
+    for module in documented_modules():
         codes.update({c.code: c for c in module.CODES})
     for code, summary in getattr(revert, "CODES", {}).items():
         codes.setdefault(code, Code(code, Level.NOTE, summary))

@@ -17,9 +17,9 @@ _EFFECT = {Decision.CONVERTED: "converts the stanza", Decision.REFUSED: "leaves 
 
 
 def documented_codes() -> list[Code]:
-    from dockerlock.rules import MIGRATE, check_rules
+    from dockerlock.rules import documented_modules
 
-    codes = {c.code: c for module in MIGRATE + check_rules() for c in module.CODES}
+    codes = {c.code: c for module in documented_modules() for c in module.CODES}
     return [codes[k] for k in sorted(codes)]
 
 

@@ -10,13 +10,10 @@ PEP 751 lock, admits the image's Python, has wheels for its platform, agrees wit
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
-
 from dockerlock.diagnostics import Level, LockError
 from dockerlock.facts.images import image_python
-from dockerlock.facts.locks import DEFAULT_PLATFORM, drift
+from dockerlock.facts.locks import DEFAULT_PLATFORM, drift, lock_fit
 from dockerlock.facts.uv_steps import locked_steps
-from dockerlock.lockfile import check_platform, check_python
 from dockerlock.lockfile.target import python_version_from_text
 from dockerlock.rules.base import Code
 
@@ -70,15 +67,9 @@ def check(rc):
         if key in seen:  # one lock, one image Python: its findings once per file
             continue
         seen.add(key)
-        findings = []
-        if python:
-            findings += check_python(lock, python, source=f"{rc.path}:{line} image Python {python}")
-            findings += check_platform(lock, platform, python_version=python)
+        yield from lock_fit(rc.ctx, lock, python, platform, f"{rc.path}:{line} image Python {python}")
         files = [(p, False) for p in locked.requirements_paths(rc.ctx)]
-        findings += drift(rc.ctx, lock, files, python, platform)
-        for finding in findings:
-            yield replace(finding, path=rc.ctx.show(rc.ctx.relative(finding.path)) if finding.path and
-                          str(finding.path).startswith(str(rc.ctx.root)) else finding.path)
+        yield from drift(rc.ctx, lock, files, python, platform)
 
 
 def _minor(version: str) -> str:

@@ -8,6 +8,7 @@ refused and deferred ones as warnings with migrate's reason (``--strict`` fails 
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
+from dockerlock.facts.locks import choose_lock, is_lock, lock_fit, target_platform, target_python
 from dockerlock.rules.base import Code, Decision
 
 NOT_MIGRATED = Code(
@@ -31,6 +32,7 @@ CODES = (NOT_MIGRATED, NOT_LOCKED, DEFERRED)
 def check(rc):
     from dockerlock.engine import review
 
+    seen: set[tuple[str, str | None]] = set()
     for stanza_review in rc.cache.get("reviews") or review(rc):
         stanza = stanza_review.stanza
         decisive = stanza_review.decisive
@@ -38,6 +40,7 @@ def check(rc):
         if stanza_review.decision is Decision.CONVERTED:
             yield NOT_MIGRATED.at(f"{what} is not migrated to the lock yet (run `dockerlock migrate {rc.path}`)",
                                   rc.path, stanza.line, hint=f"dockerlock migrate {rc.path}")
+            yield from _lock_it_would_use(rc, stanza, seen)
         elif stanza_review.decision is Decision.BLOCKED and decisive is not None:
             yield NOT_MIGRATED.at(f"{what} is not migrated to the lock yet, and migrate would stop here: "
                                   f"{decisive.message}", rc.path, stanza.line, hint=decisive.hint)
@@ -47,3 +50,20 @@ def check(rc):
             reason = decisive.message.split(" left as is: ", 1)[-1]
             yield NOT_LOCKED.at(f"{what} is not locked: migrate leaves it as is ({decisive.code}): {reason}",
                                 rc.path, stanza.line)
+
+
+def _lock_it_would_use(rc, stanza, seen: set):
+    """Python and platform findings for the lock migrate would use (drift already decided: it
+    would have stopped the conversion), once per lock and Python."""
+    choice = choose_lock(rc.ctx, rc.settings, stanza)
+    lock = rc.ctx.lock(choice.context_path) if choice.context_path else None
+    if not is_lock(lock):
+        return
+    python, _source = target_python(rc.ctx, stanza, rc.df, choice.context_path)
+    if (choice.context_path, python) in seen:
+        return
+    seen.add((choice.context_path, python))
+    for finding in lock_fit(rc.ctx, lock, python, target_platform(stanza),
+                            f"{rc.path}:{stanza.line} image Python {python}"):
+        if finding.level is not Level.NOTE:
+            yield finding
