@@ -265,7 +265,9 @@ def finish(df: Dockerfile, groups: list[list[Edit]], *, record: bool, replan=Non
         raise InvariantViolation("refusing to write: the rewrite is not stable (a second run would change "
                                  "it again). This is a dockerlock bug; please report it.", df.source.path)
     if record:
-        from dockerlock.rules.revert import revert_failure  # late: the revert rule imports this module
+        from dockerlock.rules.revert import (
+            revert_failure,  # late: the revert rule imports this module
+        )
 
         if (problem := revert_failure(df, after)) is not None:
             raise InvariantViolation(f"refusing to write: `dockerlock revert` would not restore the original "

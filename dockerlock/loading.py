@@ -171,7 +171,7 @@ class ContextLoader:
 
     def load(self, dockerfile: Path, df, settings) -> BuildContext:
         """The build context of ``dockerfile`` (parsed as ``df``) with every file its rules read."""
-        from dockerlock.facts.needs import files_needed, copy_sources
+        from dockerlock.facts.needs import copy_sources, files_needed
 
         root, inferred = infer_root(dockerfile, copy_sources(df), self.explicit_root or settings.context)
         ctx = self.index(root, inferred)

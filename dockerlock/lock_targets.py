@@ -14,7 +14,6 @@ from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
 
-
 @dataclass(frozen=True)
 class LockTarget:
     """One pip requirements install and the lock that would replace it.

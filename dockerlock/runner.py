@@ -22,13 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlock.context import BuildContext
-from dockerlock.loading import ContextLoader
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import FileResult
+from dockerlock.loading import ContextLoader
 from dockerlock.report.outcomes import Mode, Outcome, Status, user_path
 from dockerlock.settings import DEFAULT_EXCLUDE, Settings
 from dockerlock.source import MAX_BYTES, size_error
-from dockerlock.writing import TEMP_SUFFIX, os_reason, remove_stale_temp_files, write_atomic
+from dockerlock.writing import (
+    TEMP_SUFFIX,
+    os_reason,
+    remove_stale_temp_files,
+    write_atomic,
+)
 
 DOCKERFILE_PATTERNS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile",
                        "Containerfile.*", "*.Containerfile")

@@ -50,6 +50,12 @@ class Settings:
         _validate(given, "command line")
         return replace(self, **given)
 
+    @property
+    def uv_version_arg(self) -> str | None:
+        """The ARG name when the uv pin is an ARG reference (``${UV_VERSION}`` -> ``UV_VERSION``)."""
+        match = _braced_arg(self.uv_version)
+        return match.group(1) if match else None
+
     def uv_image_ref(self) -> str:
         ref = f"{UV_IMAGE}:{self.uv_version}"
         if self.uv_digest:
@@ -189,6 +195,8 @@ def load_settings(pyproject: Path | None) -> Settings:
 
 #: A Docker image tag (the uv version goes into ``ghcr.io/astral-sh/uv:<version>``).
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+#: ``${UV_VERSION}`` / ``$UV_VERSION``: the pin comes from an ARG the Dockerfile declares.
+ARG_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 _DIGEST = re.compile(r"(sha256:)?[0-9a-f]{64}")
 
 
@@ -199,8 +207,12 @@ def _validate(values: dict[str, Any], where: str, names: dict[str, str] | None =
             return ConfigError(f"[tool.dockerlock] {names.get(attr, attr)} {why}", where)
         return ConfigError(f"--{attr.replace('_', '-')} {why}")
 
-    if "uv_version" in values and not _TAG.fullmatch(str(values["uv_version"])):
-        raise bad("uv_version", f"{values['uv_version']!r} is not a version (letters, digits, '.', '_', '-')")
+    version = str(values.get("uv_version", "0"))
+    if "uv_version" in values and not (_TAG.fullmatch(version) or _braced_arg(version)):
+        raise bad("uv_version", f"{values['uv_version']!r} is not a version (letters, digits, '.', '_', '-') "
+                                "nor an ARG reference such as '${UV_VERSION}'")
+    if _braced_arg(version) and values.get("uv_source") == "pip":
+        raise bad("uv_version", "an ARG reference needs uv-source = \"image\" (the uv image named in a stage)")
     if values.get("uv_digest") is not None and not _DIGEST.fullmatch(str(values["uv_digest"])):
         raise bad("uv_digest", "must be a sha256 digest: 64 lowercase hex digits, optionally after 'sha256:'")
     if "uv_source" in values and values["uv_source"] not in ("image", "pip"):
@@ -214,3 +226,7 @@ def _validate(values: dict[str, Any], where: str, names: dict[str, str] | None =
         if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", name):
             raise bad(attr, f"'{lock}': a lock must be named pylock.toml or pylock.<name>.toml "
                             "(PEP 751; uv reads no other name)")
+
+
+def _braced_arg(text: str):
+    return ARG_REFERENCE.fullmatch(text)

@@ -88,3 +88,23 @@ def test_check_resolve_reports_packages_the_requirements_no_longer_pull_in(tmp_p
     assert "warning DLK231: idna 3.7 is in" in resolved.output
     assert "but its requirements no longer pull it in" in resolved.output
     assert "six" not in resolved.output.split("DLK231", 1)[1].split("\n", 1)[0]
+
+
+def test_tool_upgrades_are_not_reported_as_bypassing_the_lock(tmp_path):
+    """`pip install -U pip setuptools wheel` (or uv) upgrades the installer, not the application: no
+    DLK241, before or after migration; an application package still is."""
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim\nRUN pip install -U pip\nCOPY requirements.txt .\n"
+                      "RUN pip install -r requirements.txt\nRUN pip install --upgrade pip setuptools wheel uv\n"
+                      "RUN pip install gunicorn\n",
+        "requirements.txt": "six==1.16.0\n", "pylock.toml": placeholder_lock(), ".python-version": "3.11\n"})
+    before = invoke("check", str(tmp_path / "Dockerfile"))
+    dlk241 = [line for line in before.output.splitlines() if "DLK241" in line]
+    assert dlk241 == [f"{tmp_path / 'Dockerfile'}:6: warning DLK241: pip install gunicorn installs into the image's "
+                      "interpreter, which the lock filled: it bypasses the lock (add it to the requirements and "
+                      "re-lock)"]
+    assert invoke("migrate", "-q", str(tmp_path / "Dockerfile")).exit_code == 0
+    after = invoke("check", str(tmp_path / "Dockerfile"))
+    assert [line.split(": warning")[0].rsplit(":", 1)[1] for line in after.output.splitlines()
+            if "DLK241" in line] == ["8"]  # gunicorn only: record, uv and lock COPY in, requirements COPY out

@@ -100,7 +100,11 @@ def run_lock(request: LockRequest) -> int:
 
 def _plan(request: LockRequest):
     from dockerlock.diagnostics import ConfigError
-    from dockerlock.locking import PlatformChoice, plan_dockerfile_locks, plan_requirements_lock
+    from dockerlock.locking import (
+        PlatformChoice,
+        plan_dockerfile_locks,
+        plan_requirements_lock,
+    )
     from dockerlock.runner import is_dockerfile_name
     from dockerlock.settings import find_pyproject, load_settings
 

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, replace
 
 from dockerlock import shell
-from dockerlock.shell.wrappers import SHELLS
+from dockerlock.facts.expansion import expand
 from dockerlock.model import Dockerfile, Heredoc, Instruction
+from dockerlock.shell.wrappers import SHELLS
 from dockerlock.source import Span
-
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def pip_invocation(df: Dockerfile, command: Command) -> shell.PipInvocation | No
     ins = command.instruction
 
     def resolve(word: shell.Word) -> str | None:
-        return df.expand_at(ins, word.raw)
+        return expand(df, ins, word.raw)
 
     if command.kind == "exec":
         return shell.parse_pip_argv(command.argv, resolve)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from dockerlock.context import BuildContext
+from dockerlock.facts.expansion import expand
 from dockerlock.model import Dockerfile, Flag, Instruction
 from dockerlock.words import split_words
 
@@ -30,18 +31,19 @@ def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None
 
 def workdir_of(df: Dockerfile, ins: Instruction) -> str | None:
     """The working directory ``ins`` runs in: the last WORKDIR, else the base image's own —
-    ``/`` for the official images that set none (python, debian, ubuntu, alpine...) — else None."""
+    ``/`` for the official images that set none (python, debian, ubuntu, alpine...), /var/task
+    for AWS Lambda's — else None."""
     workdir = df.workdir_at(ins)
     if workdir is not None:
         return workdir
     stage = df.stage_of(ins)
     if stage is None:
         return None
-    from dockerlock.facts.images import lineage, root_image, starts_in_root
+    from dockerlock.facts.images import image_defaults, lineage
 
     if any(x.keyword == "WORKDIR" and x.index < ins.index for s in lineage(df, stage) for x in s.instructions):
         return None  # a WORKDIR dockerlock cannot resolve
-    return "/" if starts_in_root(root_image(df, stage)) else None
+    return image_defaults(df, stage)[0]
 
 
 def absolute_in_image(path: str, cwd: str | None) -> str:
@@ -52,8 +54,15 @@ def absolute_in_image(path: str, cwd: str | None) -> str:
 
 
 def known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
+    """Folders that exist when ``ins`` runs: /, /tmp, every WORKDIR so far, the base image's."""
+    from dockerlock.facts.images import image_defaults
+
     stage = df.stage_of(ins)
     dirs = {"/", "/tmp"}
+    base = image_defaults(df, stage)[0] if stage is not None else None
+    while base and base != "/":
+        dirs.add(base)
+        base = posixpath.dirname(base)
     while stage is not None:
         for x in stage.instructions:
             if x.keyword == "WORKDIR" and x.index < ins.index:
@@ -81,7 +90,7 @@ def copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction, image
     if parts is None:
         return None
     sources, dest = parts
-    dest_value = df.expand_at(ins, dest)
+    dest_value = expand(df, ins, dest)
     if dest_value is None:
         return None
     workdir = workdir_of(df, ins)
@@ -92,7 +101,7 @@ def copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction, image
         or dest_value.endswith("/.") or dest_abs in known_dirs(df, ins)
     frm = ins.flag("from") is not None
     for src in sources:
-        src_value = df.expand_at(ins, src)
+        src_value = expand(df, ins, src)
         if src_value is None:
             continue
         is_dir = src_value in (".", "./") or src_value.endswith("/") or (not frm and context.is_dir(src_value))
@@ -145,12 +154,12 @@ def bind_mount_provides(df: Dockerfile, ins: Instruction, image_path: str) -> Mo
         target = options.get("target") or options.get("dst") or options.get("destination")
         if not target:
             continue
-        target_value = df.expand_at(ins, target)
+        target_value = expand(df, ins, target)
         if target_value is None:
             continue
         target_abs = absolute_in_image(target_value, workdir)
         source = options.get("source") or options.get("src") or ""
-        source_value = df.expand_at(ins, source) if source else ""
+        source_value = expand(df, ins, source) if source else ""
         if source_value is None:
             continue
         from_ = options.get("from")

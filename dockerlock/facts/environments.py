@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from dockerlock import shell
+from dockerlock.facts.expansion import expand
 from dockerlock.model import Dockerfile, Instruction
 
 _SYSTEM_BIN_DIRS = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"}
@@ -233,7 +234,7 @@ def target_of(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activa
 
 
 def _venv_target(df: Dockerfile, ins: Instruction, venv: str, how: str) -> Target:
-    value = df.expand_at(ins, venv) if "$" in venv else venv
+    value = expand(df, ins, venv) if "$" in venv else venv
     return Target("venv", f"{venv}/bin/python", how, venv=venv, venv_value=value)
 
 

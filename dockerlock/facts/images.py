@@ -27,6 +27,26 @@ _ROOT_WORKDIR_IMAGES = frozenset({"python", "pypy", "debian", "ubuntu", "alpine"
                                   "buildpack-deps", "opensuse/leap", "archlinux", "oraclelinux"})
 
 
+#: What some well-known base images set that a Dockerfile built on them relies on without
+#: declaring it (documented by their publishers): (WORKDIR, ENV). AWS Lambda's Python images
+#: run in /var/task and name it LAMBDA_TASK_ROOT.
+_IMAGE_DEFAULTS: dict[str, tuple[str, dict[str, str]]] = {
+    "lambda/python": ("/var/task", {"LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime"}),
+    "amazon/aws-lambda-python": ("/var/task", {"LAMBDA_TASK_ROOT": "/var/task",
+                                               "LAMBDA_RUNTIME_DIR": "/var/runtime"}),
+}
+
+
+def image_defaults(df: Dockerfile, stage: Stage) -> tuple[str | None, dict[str, str]]:
+    """(WORKDIR, ENV) the stage's base image sets, as far as dockerlock knows them."""
+    image = root_image(df, stage)
+    repository = image_repository(image)
+    if repository in _IMAGE_DEFAULTS:
+        workdir, env = _IMAGE_DEFAULTS[repository]
+        return workdir, env
+    return ("/" if repository in _ROOT_WORKDIR_IMAGES else None), {}
+
+
 def lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
     """The stage and the stages it is built FROM, nearest first."""
     out = [stage]
@@ -61,11 +81,6 @@ def image_repository(image: str) -> str:
     if parts and parts[0] == "library":
         parts = parts[1:]
     return "/".join(parts).lower()
-
-
-def starts_in_root(image: str) -> bool:
-    """Does this base image, without a WORKDIR, run commands in ``/``?"""
-    return image_repository(image) in _ROOT_WORKDIR_IMAGES
 
 
 def windows_reason(df: Dockerfile, stage: Stage) -> str | None:

@@ -15,11 +15,32 @@ from dataclasses import dataclass
 
 from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
-from dockerlock.facts.commands import Command, mentions_python_tooling, pip_invocation, run_commands
-from dockerlock.facts.copies import (CopySource, MountSource, absolute_in_image, bind_mount_provides, copy_provides,
-                                     split_copy, workdir_of)
-from dockerlock.facts.environments import (HARMLESS_PROGRAMS, EnvState, Target, activated_venv, target_of,
-                                           upgrades_only_tools, venv_created_by, venv_of)
+from dockerlock.facts.commands import (
+    Command,
+    mentions_python_tooling,
+    pip_invocation,
+    run_commands,
+)
+from dockerlock.facts.copies import (
+    CopySource,
+    MountSource,
+    absolute_in_image,
+    bind_mount_provides,
+    copy_provides,
+    split_copy,
+    workdir_of,
+)
+from dockerlock.facts.environments import (
+    HARMLESS_PROGRAMS,
+    EnvState,
+    Target,
+    activated_venv,
+    target_of,
+    upgrades_only_tools,
+    venv_created_by,
+    venv_of,
+)
+from dockerlock.facts.expansion import expand
 from dockerlock.facts.images import is_conda_image, root_image, uv_image_stage
 from dockerlock.model import Dockerfile, Instruction, Stage
 from dockerlock.settings import UV_IMAGE, Settings
@@ -141,7 +162,7 @@ def _track_copy(df: Dockerfile, ins: Instruction, state: EnvState) -> None:
     if frm is not None and any(posixpath.basename(s.rstrip("/")) in ("uv", "uvx") for s in sources):
         state.uv = True
         return
-    dest_value = (df.expand_at(ins, dest) or dest).rstrip("/") or "/"
+    dest_value = (expand(df, ins, dest) or dest).rstrip("/") or "/"
     workdir = workdir_of(df, ins)
     dest_abs = absolute_in_image(dest_value, workdir)
     # Files copied into a venv (COPY --from=builder /opt/venv /opt/venv, or wheels into its
@@ -165,11 +186,11 @@ def _scan_run(df: Dockerfile, ctx: BuildContext, stage: Stage, ins: Instruction,
         created = venv_created_by(argv)
         if created:
             path, system_site = created
-            state.created((df.expand_at(ins, path) or path), stage.index, ins.start_line, system_site)
+            state.created((expand(df, ins, path) or path), stage.index, ins.start_line, system_site)
             continue
         act = activated_venv(argv)
         if act:
-            activated = df.expand_at(ins, act) or act
+            activated = expand(df, ins, act) or act
             continue
         pip = pip_invocation(df, cmd)
         if pip is None:
@@ -232,7 +253,7 @@ def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], a
         elif v is not None and v.startswith("--python="):
             python = v.split("=", 1)[1]
         if python:
-            venv = venv_of(df.expand_at(ins, python) or python)
+            venv = venv_of(expand(df, ins, python) or python)
             return f"venv:{venv}" if venv else "system"
     if activated:
         return f"venv:{activated.rstrip('/')}"
@@ -254,7 +275,7 @@ def _cwd_at(df: Dockerfile, ins: Instruction, cmd: Command, stage: Stage) -> str
             continue
         if len(c.argv) < 2:
             return None
-        target = c.argv[1].value if c.argv[1].value is not None else df.expand_at(ins, c.argv[1].raw)
+        target = c.argv[1].value if c.argv[1].value is not None else expand(df, ins, c.argv[1].raw)
         if target is None:
             return None
         if target.startswith("/"):
@@ -286,7 +307,7 @@ def _locate(df: Dockerfile, ctx: BuildContext, ins: Instruction, cmd: Command, s
         if cmd.kind == "exec":
             return RequirementsFile(word, option, None, None, problem=Problem(
                 "exec-variables", f"'{word.raw}' is in an exec-form RUN, where no shell expands variables"))
-        value = df.expand_at(ins, word.raw)
+        value = expand(df, ins, word.raw)
         if value is None:
             return RequirementsFile(word, option, None, None, problem=Problem(
                 "unresolved", f"cannot resolve '{word.raw}': give the ARG/ENV a default value"))

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from dockerlock.context import BuildContext
 from dockerlock.facts.commands import Command, run_commands
-from dockerlock.facts.copies import absolute_in_image, bind_mount_provides, copy_provides, workdir_of
+from dockerlock.facts.copies import (
+    absolute_in_image,
+    bind_mount_provides,
+    copy_provides,
+    workdir_of,
+)
+from dockerlock.facts.expansion import expand
 from dockerlock.lock_names import lock_name
 from dockerlock.model import Dockerfile, Instruction, Stage
 
@@ -124,7 +130,7 @@ def locked_steps(df: Dockerfile, ctx: BuildContext) -> list[LockedStep]:
 def _lock_source(df: Dockerfile, ctx: BuildContext, stage: Stage, step: UvStep
                  ) -> tuple[str | None, Instruction | None]:
     ins = step.instruction
-    lock_image = absolute_in_image(df.expand_at(ins, step.lock_word) or step.lock_word, workdir_of(df, ins))
+    lock_image = absolute_in_image(expand(df, ins, step.lock_word) or step.lock_word, workdir_of(df, ins))
     mount = bind_mount_provides(df, ins, lock_image)
     if mount is not None:
         return mount.context_path, ins

@@ -18,15 +18,41 @@ With ``verify``, the only part of the library that starts processes.
 from __future__ import annotations
 
 from dockerlock.locking.compare import (
-    PackageChange, ResolveReport, StaleResult, compare_locks, lock_is_stale, resolve_check,
+    PackageChange,
+    ResolveReport,
+    StaleResult,
+    compare_locks,
+    lock_is_stale,
+    resolve_check,
 )
-from dockerlock.locking.compile import LockResult, compile_lock, default_output, origin_for
-from dockerlock.locking.image import DEFAULT_PLATFORM, ImageTarget, parse_platform, uv_platform
+from dockerlock.locking.compile import (
+    LockResult,
+    compile_lock,
+    default_output,
+    origin_for,
+)
+from dockerlock.locking.image import (
+    DEFAULT_PLATFORM,
+    ImageTarget,
+    parse_platform,
+    uv_platform,
+)
 from dockerlock.locking.plan import (
-    LockJob, LockPlan, PlatformChoice, Skipped, merge_jobs, nearest_python_version,
-    plan_dockerfile_locks, plan_requirements_lock,
+    LockJob,
+    LockPlan,
+    PlatformChoice,
+    Skipped,
+    merge_jobs,
+    nearest_python_version,
+    plan_dockerfile_locks,
+    plan_requirements_lock,
 )
-from dockerlock.locking.uv import DEFAULT_TIMEOUT, UV_INSTALL_HINT, find_uv, uv_environment
+from dockerlock.locking.uv import (
+    DEFAULT_TIMEOUT,
+    UV_INSTALL_HINT,
+    find_uv,
+    uv_environment,
+)
 
 __all__ = [
     "DEFAULT_PLATFORM", "DEFAULT_TIMEOUT", "ImageTarget", "LockJob", "LockPlan", "LockResult",

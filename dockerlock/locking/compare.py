@@ -18,7 +18,10 @@ from dockerlock.diagnostics import ConfigError
 from dockerlock.lock_names import LockOrigin
 from dockerlock.lockfile import Lock, LockedPackage, load_lock
 from dockerlock.locking.compile import (
-    compile_lock, lock_folder_path, origin_for, recorded_constraints,
+    compile_lock,
+    lock_folder_path,
+    origin_for,
+    recorded_constraints,
 )
 from dockerlock.locking.image import ImageTarget
 from dockerlock.locking.uv import DEFAULT_TIMEOUT

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockerlock.context import ContextEscape
-from dockerlock.loading import ContextLoader, repository_root
 from dockerlock.diagnostics import ConfigError, DockerlockError, LockError
+from dockerlock.loading import ContextLoader, repository_root
 from dockerlock.lockfile import parse_python_version_file
 from dockerlock.locking.compile import default_output, relative_to_lock
 from dockerlock.locking.image import ImageTarget, parse_platform

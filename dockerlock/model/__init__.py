@@ -17,8 +17,16 @@ Nothing here re-serialises an instruction: every instruction keeps its span into
 """
 
 from dockerlock.model.dockerfile import Dockerfile, Stage
-from dockerlock.model.instruction import (EXEC_FORM_KEYWORDS, HEREDOC_KEYWORDS, KEYWORDS, Directive, Flag,
-                                          Heredoc, Instruction, LogicalLine)
+from dockerlock.model.instruction import (
+                                          EXEC_FORM_KEYWORDS,
+                                          HEREDOC_KEYWORDS,
+                                          KEYWORDS,
+                                          Directive,
+                                          Flag,
+                                          Heredoc,
+                                          Instruction,
+                                          LogicalLine,
+)
 from dockerlock.model.scopes import Var
 
 __all__ = ["EXEC_FORM_KEYWORDS", "HEREDOC_KEYWORDS", "KEYWORDS", "Directive", "Dockerfile", "Flag", "Heredoc",

@@ -9,7 +9,14 @@ from functools import cached_property
 from dockerlock.model.instruction import Directive, Instruction
 from dockerlock.model.locate import build_instructions, locate
 from dockerlock.model.scan import prescan
-from dockerlock.model.scopes import META, Scopes, Var, assign_stage, parse_arg, resolve_workdirs
+from dockerlock.model.scopes import (
+    META,
+    Scopes,
+    Var,
+    assign_stage,
+    parse_arg,
+    resolve_workdirs,
+)
 from dockerlock.source import Source
 from dockerlock.words import expand, split_words
 

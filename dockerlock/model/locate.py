@@ -24,7 +24,9 @@ class Located(NamedTuple):
 
 def locate(scan: Prescan) -> list[Located]:
     """Where dockerfile-parse finds instructions in the masked lines."""
-    from dockerfile_parse import DockerfileParser  # imported on first parse, not at CLI start-up
+    from dockerfile_parse import (
+        DockerfileParser,  # imported on first parse, not at CLI start-up
+    )
 
     masked = scan.masked
     data = ("\n".join(masked) + "\n").encode("utf-8") if masked else b""

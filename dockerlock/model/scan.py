@@ -34,8 +34,14 @@ import re
 from dataclasses import dataclass, field
 
 from dockerlock.diagnostics import DockerfileSyntaxError
-from dockerlock.model.instruction import (Directive, Head, Heredoc, LogicalLine, heredoc_words,
-                                          read_head)
+from dockerlock.model.instruction import (
+    Directive,
+    Head,
+    Heredoc,
+    LogicalLine,
+    heredoc_words,
+    read_head,
+)
 from dockerlock.source import Source, Span
 
 # BuildKit: ^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$ on the line without its leading

@@ -11,8 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dockerlock.report import github, machine, markdown, text
-from dockerlock.report.outcomes import (EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Command, Mode, Outcome, Report, Status,
-                                        ci_path, user_path)
+from dockerlock.report.outcomes import (
+                                        EXIT_CHANGES,
+                                        EXIT_ERROR,
+                                        EXIT_OK,
+                                        Command,
+                                        Mode,
+                                        Outcome,
+                                        Report,
+                                        Status,
+                                        ci_path,
+                                        user_path,
+)
 from dockerlock.report.output import Chunk, Stream, View
 
 Renderer = Callable[[Report, View], list[Chunk]]

@@ -11,6 +11,7 @@ from dockerlock.diagnostics import Finding, Level, format_location
 from dockerlock.report.outcomes import Command, Mode, Outcome, Report, Status, user_path
 from dockerlock.report.output import Chunk, Stream, View, err, out
 
+
 def _decision_codes() -> tuple[str, ...]:
     from dockerlock.rules import MIGRATE
     from dockerlock.rules.base import Decision

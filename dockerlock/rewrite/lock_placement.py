@@ -18,6 +18,7 @@ from dockerlock.context import BuildContext
 from dockerlock.edits import Edit
 from dockerlock.facts.commands import run_commands
 from dockerlock.facts.copies import absolute_in_image, split_copy, workdir_of
+from dockerlock.facts.expansion import expand
 from dockerlock.facts.stanzas import PipStanza, RequirementsFile
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.rewrite.quoting import copy_arguments, kept_as_written
@@ -114,7 +115,7 @@ def _step_word(first: RequirementsFile, lock_base: str, image_path: str) -> str 
 
 def _check_step_word(df: Dockerfile, stanza: PipStanza, word: str, image_path: str) -> str | None:
     """The safety net for the point of the rewrite: the step reads where the lock is."""
-    value = df.expand_at(stanza.instruction, word)
+    value = expand(df, stanza.instruction, word)
     if value is None:
         return f"cannot tell which path `{word}` names at build time"
     if absolute_in_image(value, stanza.cwd) != image_path:
@@ -128,6 +129,9 @@ def _lock_dest(df: Dockerfile, provider: Instruction, dest_is_dir: bool) -> str:
     parts = split_copy(df, provider)
     assert parts is not None
     dest = parts[1]
+    if not kept_as_written(dest):  # quoted or escaped: work from BuildKit's value of the word
+        value = expand(df, provider, dest)
+        dest = value if value is not None else dest
     folder = dest.rstrip("/") if dest_is_dir else posixpath.dirname(dest)
     if folder in ("", "."):
         return "./"
@@ -166,10 +170,7 @@ def _checked_copy(df: Dockerfile, stanza: PipStanza, placement: LockPlacement, i
     """The COPY line must put the lock where the step reads it (same check, other end)."""
     assert placement.copy_line is not None
     at = placement.replaces or stanza.instruction
-    words = placement.copy_line.split()
-    if words[-1].startswith("["):
-        return placement  # JSON form: written from the values themselves
-    dest = df.expand_at(at, words[-1])
+    dest = _copy_destination(df, at, placement.copy_line)
     if dest is None:
         return LockPlacement(image_path, placement.step_word, problem="cannot tell where the lock COPY puts the lock")
     landed = absolute_in_image(dest, workdir_of(df, at))
@@ -179,6 +180,20 @@ def _checked_copy(df: Dockerfile, stanza: PipStanza, placement: LockPlacement, i
         return LockPlacement(image_path, placement.step_word,
                              problem=f"the lock COPY would put the lock at {landed}, not {image_path}")
     return placement
+
+
+def _copy_destination(df: Dockerfile, at: Instruction, line: str) -> str | None:
+    """The destination of a generated COPY line, as BuildKit will read it at ``at``."""
+    import json
+
+    args = line.split(" ", 1)[1]
+    while args.startswith("--"):
+        args = args.split(" ", 1)[1]
+    if args.startswith("["):
+        dest = json.loads(args)[-1]
+        # JSON form: no quote removal; a '$' would still be expanded, and we never write one here
+        return None if "$" in dest else dest
+    return expand(df, at, args.rsplit(" ", 1)[-1])
 
 
 def _used_elsewhere(df: Dockerfile, stanza: PipStanza, first: RequirementsFile) -> bool:

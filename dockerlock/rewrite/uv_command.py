@@ -17,9 +17,9 @@ from dockerlock.edits import Edit
 from dockerlock.facts.commands import run_commands
 from dockerlock.facts.stanzas import PipStanza
 from dockerlock.model import Dockerfile, Instruction
-from dockerlock.shell import Action, UnquotableWord, quote_word, rule_for
 from dockerlock.rewrite.quoting import kept_as_written
 from dockerlock.settings import Settings
+from dockerlock.shell import Action, UnquotableWord, quote_word, rule_for
 
 UV_CACHE = "/root/.cache/uv"
 

@@ -7,10 +7,23 @@ migrated stanzas. Each module declares ``CODES`` (with What / Why / Fix) and a p
 
 from __future__ import annotations
 
-from dockerlock.rules import (convert_pip_install, extra_packages, gpu_image, lock_covers_step, lock_drift,
-                              lock_present, lock_python, pip_builds_files, pip_command_line, pip_in_control_flow,
-                              pip_options, pip_wrapper, requirements_built_during_build, requirements_source_unknown,
-                              windows_image)
+from dockerlock.rules import (
+    convert_pip_install,
+    extra_packages,
+    gpu_image,
+    lock_covers_step,
+    lock_drift,
+    lock_present,
+    lock_python,
+    pip_builds_files,
+    pip_command_line,
+    pip_in_control_flow,
+    pip_options,
+    pip_wrapper,
+    requirements_built_during_build,
+    requirements_source_unknown,
+    windows_image,
+)
 from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
@@ -37,8 +50,8 @@ def documented_modules():
 
 def every_code() -> dict[str, Code]:
     """Every finding code dockerlock emits, with its documentation."""
-    from dockerlock.lockfile import CHECKS
     from dockerlock.diagnostics import Level
+    from dockerlock.lockfile import CHECKS
     from dockerlock.rules import revert
 
     codes: dict[str, Code] = {"DLK001": Code("DLK001", Level.ERROR, "file could not be processed (read, decode "

@@ -22,6 +22,7 @@ import posixpath
 from dockerlock.diagnostics import Level
 from dockerlock.edits import Edit, Fix
 from dockerlock.facts.copies import absolute_in_image, split_copy, workdir_of
+from dockerlock.facts.expansion import expand
 from dockerlock.facts.images import lineage
 from dockerlock.facts.locks import choose_lock, is_lock
 from dockerlock.facts.stanzas import PipStanza
@@ -29,7 +30,12 @@ from dockerlock.rewrite.layer_order import moved_ahead, why_not_move
 from dockerlock.rewrite.lock_placement import LockPlacement, place_lock
 from dockerlock.rewrite.quoting import copy_arguments
 from dockerlock.rewrite.uv_command import uv_command
-from dockerlock.rewrite.uv_provision import uv_provision_text
+from dockerlock.rewrite.uv_provision import (
+    uv_provision_line,
+    uv_stage,
+    uv_stage_insertion,
+    uv_stage_name,
+)
 from dockerlock.rules.base import Code, Decision, Phase
 
 CONVERTED = Code(
@@ -58,7 +64,13 @@ def check(stanza: PipStanza, rc):
     if choice.context_path is None:
         yield NOT_EXACT.at(f"{stanza.described} left as is: {choice.problem}", rc.path, stanza.line)
         return
-    lock = rc.ctx.lock(choice.context_path)
+    arg = rc.settings.uv_version_arg
+    if arg is not None and arg not in rc.df.meta_args and uv_stage(rc.df) is None:
+        yield NOT_EXACT.at(f"{stanza.described} left as is: the uv version comes from ARG {arg}, which this file "
+                           f"does not declare before its first FROM (only such ARGs reach a FROM line); add "
+                           f"`ARG {arg}=<version>` at the top", rc.path, stanza.line)
+        return
+    lock = rc.ctx.lock(choice.context_path) if rc.settings.lock_check else None  # --no-lock-check: unread
     lock = lock if is_lock(lock) else None
     placement = place_lock(rc.df, rc.ctx, stanza, choice.context_path)
     if placement.problem:
@@ -106,26 +118,36 @@ def _edits(stanza: PipStanza, rc, placement: LockPlacement, run_edits: list[Edit
 
 
 def _uv(stanza: PipStanza, rc, before) -> list[Edit]:
-    """The uv provisioning insertion, once per stage lineage, unless uv is there already."""
+    """The uv provisioning insertion, once per stage lineage, unless uv is there already; with
+    an ARG pin, also the uv stage once per file."""
     provisioned: set[int] = rc.cache.setdefault("uv-provisioned-stages", set())
     family = {s.index for s in lineage(rc.df, stanza.stage)}
     if stanza.uv_ready or family & provisioned:
         return []
     provisioned.add(stanza.stage.index)
-    return [Edit.insert(before.span.start, uv_provision_text(rc.df, rc.settings))]
+    if rc.settings.uv_version_arg is None or rc.settings.uv_source == "pip":
+        return [Edit.insert(before.span.start, rc.df.render_lines([uv_provision_line(rc.settings)]))]
+    edits = []
+    name = uv_stage(rc.df)
+    if name is None:
+        name = rc.cache.get("uv-stage") or uv_stage_name(rc.df)
+        if "uv-stage" not in rc.cache:
+            rc.cache["uv-stage"] = name
+            edits.append(uv_stage_insertion(rc.df, rc.settings, name))
+    return edits + [Edit.insert(before.span.start, rc.df.render_lines([uv_provision_line(rc.settings, name)]))]
 
 
 def _lock_copy_into_folder(df, ctx, folder_copy, placement: LockPlacement) -> str:
     """``COPY <lock> [.python-version] <dest>`` for a lock that moves ahead of its folder COPY:
     written relative to that COPY's destination, as the user wrote it (``COPY . .`` -> ``./``)."""
     sources, dest = split_copy(df, folder_copy) or ([], ".")
-    dest_value = df.expand_at(folder_copy, dest) or dest
+    dest_value = expand(df, folder_copy, dest) or dest
     dest_abs = absolute_in_image(dest_value, workdir_of(df, folder_copy))
     sub = posixpath.relpath(posixpath.dirname(placement.image_path), dest_abs)
     base = dest.rstrip("/") or "/"
     target = (base if sub == "." else posixpath.join(base, sub))
     target = "./" if target in (".", "") else target.rstrip("/") + "/"
-    source_folder = posixpath.normpath((df.expand_at(folder_copy, sources[0]) or ".") if sources else ".")
+    source_folder = posixpath.normpath((expand(df, folder_copy, sources[0]) or ".") if sources else ".")
     lock_rel = posixpath.basename(placement.image_path)
     lock_ctx = posixpath.normpath(posixpath.join(source_folder, sub, lock_rel))
     pyver = posixpath.normpath(posixpath.join(source_folder, sub, ".python-version"))

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import choose_lock, drift, is_lock, target_platform, target_python
+from dockerlock.facts.locks import (
+    choose_lock,
+    drift,
+    is_lock,
+    target_platform,
+    target_python,
+)
 from dockerlock.rules.base import Code, Decision, Phase
 
 LOCK_DRIFT = Code(

@@ -10,6 +10,7 @@ PEP 751 lock, admits the image's Python, has wheels for its platform, agrees wit
 from __future__ import annotations
 
 import posixpath
+
 from dockerlock.diagnostics import Level, LockError
 from dockerlock.facts.images import image_python
 from dockerlock.facts.locks import DEFAULT_PLATFORM, drift, lock_fit

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.shell import Action, rule_for
 from dockerlock.rules.base import Code, Decision, Phase
+from dockerlock.shell import Action, rule_for
 
 PIP_OPTION = Code(
     "DLK115", Level.WARNING, "pip option a locked uv step cannot reproduce: left as is",

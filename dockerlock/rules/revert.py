@@ -31,8 +31,17 @@ from dockerlock.engine import FileResult, finish
 from dockerlock.facts.commands import Command, run_commands
 from dockerlock.facts.copies import copy_provides, split_copy, workdir_of
 from dockerlock.model import Dockerfile, Instruction
-from dockerlock.record import (Record, Region, Unlocatable, find_records, locate, looks_like_record,
-                               parse_record, restored_text, split_lines)
+from dockerlock.record import (
+    Record,
+    Region,
+    Unlocatable,
+    find_records,
+    locate,
+    looks_like_record,
+    parse_record,
+    restored_text,
+    split_lines,
+)
 from dockerlock.settings import UV_IMAGE, Settings
 from dockerlock.source import Source, Span
 

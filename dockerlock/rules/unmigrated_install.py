@@ -8,7 +8,13 @@ refused and deferred ones as warnings with migrate's reason (``--strict`` fails 
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import choose_lock, is_lock, lock_fit, target_platform, target_python
+from dockerlock.facts.locks import (
+    choose_lock,
+    is_lock,
+    lock_fit,
+    target_platform,
+    target_python,
+)
 from dockerlock.rules.base import Code, Decision
 
 NOT_MIGRATED = Code(

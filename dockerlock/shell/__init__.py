@@ -9,13 +9,30 @@ Pure: no I/O.  tree-sitter is imported on the first parse, not on import.
 """
 
 from dockerlock.shell.adapter import Redirect, Script, SimpleCommand, parse_script
-from dockerlock.shell.pip import (PipInvocation, PipOption, Resolver, find_pip_invocation, parse_pip_argv,
-                                  requirement_like)
-from dockerlock.shell.pip_options import (COMMAND_OPTIONS, GENERAL_OPTIONS, PIP_INSTALL_OPTIONS, Action,
-                                          OptionSpec, rule_for)
+from dockerlock.shell.pip import (
+                                  PipInvocation,
+                                  PipOption,
+                                  Resolver,
+                                  find_pip_invocation,
+                                  parse_pip_argv,
+                                  requirement_like,
+)
+from dockerlock.shell.pip_options import (
+                                  COMMAND_OPTIONS,
+                                  GENERAL_OPTIONS,
+                                  PIP_INSTALL_OPTIONS,
+                                  Action,
+                                  OptionSpec,
+                                  rule_for,
+)
 from dockerlock.shell.quoting import UnquotableWord, quote_word
 from dockerlock.shell.words import Lit, Param, ShellParseError, Subst, Tilde, Word
-from dockerlock.shell.wrappers import WrappedScript, exec_form_words, parse_exec_form, wrapped_script
+from dockerlock.shell.wrappers import (
+                                  WrappedScript,
+                                  exec_form_words,
+                                  parse_exec_form,
+                                  wrapped_script,
+)
 
 __all__ = [
     "ShellParseError",

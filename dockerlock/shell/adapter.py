@@ -30,8 +30,17 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from dockerlock.shell.words import (Lit, Part, ShellParseError, Spans, Subst, Word, decode_heredoc,
-                                    decode_word, make_word)
+from dockerlock.shell.words import (
+    Lit,
+    Part,
+    ShellParseError,
+    Spans,
+    Subst,
+    Word,
+    decode_heredoc,
+    decode_word,
+    make_word,
+)
 
 if TYPE_CHECKING:  # tree-sitter is imported on first parse: `dockerlock --version` stays fast
     from tree_sitter import Node
@@ -107,8 +116,8 @@ class Script:
 # -- the parser, created once -------------------------------------------------------------
 @functools.cache
 def _engine():
-    from tree_sitter import Language, Parser, Query, QueryCursor
     import tree_sitter_bash
+    from tree_sitter import Language, Parser, Query, QueryCursor
 
     language = Language(tree_sitter_bash.language())
     spans = Query(language, "[(command_substitution) (process_substitution) (arithmetic_expansion)"

@@ -296,13 +296,29 @@ def describe_command(argv: Iterable[str]) -> str:
     return shlex.join(shown)
 
 
-from dockerlock.verify.venvs import (  # noqa: E402  (re-exported API; modules import the above)
-    VENV_SEEDS, PipStep, UvStep, VenvPlan, VenvVerification, execute_plan, plan_venvs,
-    resolve_python, verify_in_venvs,
-)
 from dockerlock.verify.builds import (  # noqa: E402
-    BuildResult, BuildVerification, Builder, DistContents, HealthResult, RunningContainer,
-    SmokeResult, detect_builder, importable_names, top_level_modules, verify_builds,
+    Builder,
+    BuildResult,
+    BuildVerification,
+    DistContents,
+    HealthResult,
+    RunningContainer,
+    SmokeResult,
+    detect_builder,
+    importable_names,
+    top_level_modules,
+    verify_builds,
+)
+from dockerlock.verify.venvs import (  # noqa: E402  (re-exported API; modules import the above)
+    VENV_SEEDS,
+    PipStep,
+    UvStep,
+    VenvPlan,
+    VenvVerification,
+    execute_plan,
+    plan_venvs,
+    resolve_python,
+    verify_in_venvs,
 )
 
 __all__ = [

@@ -25,11 +25,27 @@ from typing import Literal
 
 from dockerlock.diagnostics import ConfigError
 from dockerlock.verify import (
-    LIST_DISTRIBUTIONS_SCRIPT, Completed, Difference, InstalledDist, Progress, Timing, VerifyError, check,
-    compare_installed, describe_command, normalise_name, parse_distributions, run_process, tail,
+    LIST_DISTRIBUTIONS_SCRIPT,
+    Completed,
+    Difference,
+    InstalledDist,
+    Progress,
+    Timing,
+    VerifyError,
+    check,
+    compare_installed,
+    describe_command,
+    normalise_name,
+    parse_distributions,
+    run_process,
+    tail,
 )
 from dockerlock.verify.smoke import (  # noqa: F401  (DistContents, importable_names: re-exported)
-    DIST_CONTENTS_SCRIPT, SMOKE_SCRIPT, DistContents, importable_names, top_level_modules,
+    DIST_CONTENTS_SCRIPT,
+    SMOKE_SCRIPT,
+    DistContents,
+    importable_names,
+    top_level_modules,
 )
 from dockerlock.verify.venvs import VENV_SEEDS
 

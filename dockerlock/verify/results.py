@@ -15,10 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlock.diagnostics import LockError
-from dockerlock.verify import Difference, InstalledDist, Progress, Timing, VerifyError, ratio
-from dockerlock.verify.builds import BuildVerification, Builder, verify_builds
+from dockerlock.verify import (
+    Difference,
+    InstalledDist,
+    Progress,
+    Timing,
+    VerifyError,
+    ratio,
+)
+from dockerlock.verify.builds import Builder, BuildVerification, verify_builds
 from dockerlock.verify.steps import StepPair, VerifyInputs, guess_app_file
-from dockerlock.verify.venvs import VenvVerification, interpreter_for, python_version_of, resolve_python
+from dockerlock.verify.venvs import (
+    VenvVerification,
+    interpreter_for,
+    python_version_of,
+    resolve_python,
+)
 
 
 @dataclass(frozen=True)

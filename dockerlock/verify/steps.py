@@ -19,12 +19,12 @@ from pathlib import Path
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.engine import migrate_dockerfile
+from dockerlock.loading import ContextLoader
 from dockerlock.lock_targets import lock_targets
 from dockerlock.model import Dockerfile
-from dockerlock.shell.pip_options import rule_for
-from dockerlock.loading import ContextLoader
 from dockerlock.runner import read_dockerfile
 from dockerlock.settings import Settings
+from dockerlock.shell.pip_options import rule_for
 from dockerlock.verify.venvs import PipStep, UvStep
 
 

@@ -28,10 +28,22 @@ from pathlib import Path
 from typing import Literal
 
 from dockerlock.diagnostics import ConfigError
-from dockerlock.locking import find_uv  # one way to find uv, shared with lock generation
+from dockerlock.locking import (
+    find_uv,  # one way to find uv, shared with lock generation
+)
 from dockerlock.verify import (
-    LIST_DISTRIBUTIONS_SCRIPT, Difference, InstalledDist, Progress, Timing, VerifyError, check,
-    compare_installed, describe_command, parse_distributions, ratio, run_process,
+    LIST_DISTRIBUTIONS_SCRIPT,
+    Difference,
+    InstalledDist,
+    Progress,
+    Timing,
+    VerifyError,
+    check,
+    compare_installed,
+    describe_command,
+    parse_distributions,
+    ratio,
+    run_process,
 )
 
 #: What ``python -m venv`` seeds an environment with (3.11: pip and setuptools; 3.12+: pip only;

@@ -1,0 +1,330 @@
+"""Every pip requirements form uv can express (issue 13), and the paths a rewrite must get right
+(issue 14): exact before/after, each also checked for a no-op second run, the same result on
+CRLF, and an exact revert (``assert_migrates``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrate_helpers import UV, assert_migrates, placeholder_lock, run_migrate
+from dockerlock.settings import Settings
+
+LOCK = placeholder_lock()
+FILES = {"requirements.txt": "six==1.16.0\n", "pylock.toml": LOCK, ".python-version": "3.11\n"}
+FLAGS = "--compile-bytecode --require-hashes --no-cache"
+SYSTEM = f"--system {FLAGS}"
+
+
+def test_docker_init_template_binds_the_lock():
+    before = ("# syntax=docker/dockerfile:1\n"
+              "ARG PYTHON_VERSION=3.11\n"
+              "FROM python:${PYTHON_VERSION}-slim AS base\n"
+              "WORKDIR /app\n"
+              "RUN --mount=type=cache,target=/root/.cache/pip \\\n"
+              "    --mount=type=bind,source=requirements.txt,target=requirements.txt \\\n"
+              "    python -m pip install -r requirements.txt\n"
+              "COPY . .\n")
+    after = ("# syntax=docker/dockerfile:1\n"
+             "ARG PYTHON_VERSION=3.11\n"
+             "FROM python:${PYTHON_VERSION}-slim AS base\n"
+             "WORKDIR /app\n"
+             f"{UV}\n"
+             "RUN --mount=type=cache,target=/root/.cache/uv \\\n"
+             "    --mount=type=bind,source=pylock.toml,target=pylock.toml \\\n"
+             "    UV_LINK_MODE=copy uv pip install -r pylock.toml --system --compile-bytecode --require-hashes\n"
+             "COPY . .\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_lambda_target_keeps_the_base_images_variable():
+    before = ("FROM public.ecr.aws/lambda/python:3.12\n"
+              "COPY requirements.txt ${LAMBDA_TASK_ROOT}\n"
+              'RUN pip install -r requirements.txt --target "${LAMBDA_TASK_ROOT}"\n'
+              'CMD ["app.handler"]\n')
+    after = ("FROM public.ecr.aws/lambda/python:3.12\n"
+             f"{UV}\n"
+             "COPY pylock.toml ${LAMBDA_TASK_ROOT}/pylock.toml\n"
+             f'RUN uv pip install -r pylock.toml --target "${{LAMBDA_TASK_ROOT}}" {FLAGS}\n'
+             'CMD ["app.handler"]\n')
+    assert_migrates(before, after, {"requirements.txt": "six==1.16.0\n",
+                                    "pylock.toml": placeholder_lock(requires_python=">=3.12")})
+
+
+def test_builder_prefix_then_copied_into_usr_local():
+    before = ("FROM python:3.11-slim AS builder\n"
+              "COPY requirements.txt .\n"
+              "RUN pip install --prefix=/install -r requirements.txt\n"
+              "FROM python:3.11-slim\n"
+              "COPY --from=builder /install /usr/local\n")
+    after = ("FROM python:3.11-slim AS builder\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml --prefix /install {FLAGS}\n"
+             "FROM python:3.11-slim\n"
+             "COPY --from=builder /install /usr/local\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_user_scheme_becomes_prefix_under_the_user_base():
+    before = ("FROM python:3.11-slim\n"
+              "RUN useradd -m app\n"
+              "USER app\n"
+              "WORKDIR /home/app\n"
+              "COPY --chown=app requirements.txt .\n"
+              "RUN pip install --user --no-cache-dir -r requirements.txt\n"
+              "ENV PATH=/home/app/.local/bin:$PATH\n")
+    after = ("FROM python:3.11-slim\n"
+             "RUN useradd -m app\n"
+             "USER app\n"
+             "WORKDIR /home/app\n"
+             f"{UV}\n"
+             "COPY --chown=app pylock.toml .python-version ./\n"
+             'RUN uv pip install -r pylock.toml --prefix "$(python3 -m site --user-base)" --python python3 '
+             f"{FLAGS}\n"
+             "ENV PATH=/home/app/.local/bin:$PATH\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_conda_base_installs_into_the_environment_never_syncs():
+    before = ("FROM continuumio/miniconda3\n"
+              "WORKDIR /app\n"
+              "COPY requirements.txt .\n"
+              "RUN pip install -r requirements.txt\n")
+    after = ("FROM continuumio/miniconda3\n"
+             "WORKDIR /app\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml {SYSTEM}\n")
+    result = assert_migrates(before, after, {k: v for k, v in FILES.items() if k != ".python-version"} |
+                             {".python-version": "3.11\n"})
+    assert any("conda image" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize("launcher,python", [
+    ("python${PYTHON_VERSION} -m pip", "python${PYTHON_VERSION}"),
+    ("python3.11 -m pip", "python3.11"),
+    ("pip3.11", "python3.11"),
+])
+def test_versioned_launchers_name_their_interpreter(launcher, python):
+    before = ("FROM python:3.11-slim\n"
+              "ARG PYTHON_VERSION=3.11\n"
+              "COPY requirements.txt /srv/\n"
+              f"RUN {launcher} install -r /srv/requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "ARG PYTHON_VERSION=3.11\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version /srv/\n"
+             f"RUN uv pip install -r /srv/pylock.toml --python {python} {FLAGS}\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_pip_launcher_in_a_variable_is_read_through_its_default():
+    before = ("FROM python:3.11-slim\n"
+              "ARG PIP=pip3\n"
+              "COPY requirements.txt .\n"
+              "RUN $PIP install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "ARG PIP=pip3\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+    unknown = run_migrate("FROM python:3.11-slim\nCOPY requirements.txt .\nRUN $PIP install -r requirements.txt\n",
+                          FILES)
+    assert unknown.new_text is None
+    assert [(f.code, f.message) for f in unknown.findings] == [
+        ("DLK114", "pip install -r requirements.txt left as is: the pip launcher $PIP is a variable with no known "
+                   "value: give it a default (ARG/ENV) or call pip directly")]
+
+
+def test_virtual_env_launcher_keeps_the_variable():
+    before = ("FROM python:3.11-slim\n"
+              "ENV VIRTUAL_ENV=/opt/venv\n"
+              "RUN python -m venv $VIRTUAL_ENV\n"
+              "COPY requirements.txt .\n"
+              "RUN ${VIRTUAL_ENV}/bin/pip install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "ENV VIRTUAL_ENV=/opt/venv\n"
+             "RUN python -m venv $VIRTUAL_ENV\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN uv pip sync pylock.toml --python ${{VIRTUAL_ENV}}/bin/python {FLAGS}\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_env_wrapper_keeps_its_settings_and_drops_pips():
+    before = ("FROM python:3.11-slim\n"
+              "COPY requirements.txt .\n"
+              "RUN env LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 pip install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN env LANG=C.UTF-8 uv pip install -r pylock.toml {SYSTEM}\n")
+    result = assert_migrates(before, after, FILES)
+    assert any(f.message == "dropped PIP_NO_CACHE_DIR: pip configuration" for f in result.findings)
+
+
+def test_sh_c_wrapper_is_rewritten_inside_its_quotes():
+    before = ("FROM python:3.11-slim\n"
+              "COPY requirements.txt .\n"
+              'RUN LIBRARY_PATH=/opt/lib /bin/sh -c "apt-get update && pip install -r requirements.txt && echo ok"\n')
+    after = ("FROM python:3.11-slim\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f'RUN LIBRARY_PATH=/opt/lib /bin/sh -c "apt-get update && uv pip install -r pylock.toml {SYSTEM} '
+             '&& echo ok"\n')
+    assert_migrates(before, after, FILES)
+
+
+def test_exec_form_bash_c_is_rewritten_inside_the_json_string():
+    before = ("FROM python:3.11-slim\n"
+              "COPY requirements.txt .\n"
+              'RUN ["/bin/bash", "-c", "pip install -r requirements.txt && echo done"]\n')
+    after = ("FROM python:3.11-slim\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f'RUN ["/bin/bash", "-c", "uv pip install -r pylock.toml {SYSTEM} && echo done"]\n')
+    assert_migrates(before, after, FILES)
+
+
+@pytest.mark.parametrize("run", [
+    'RUN sh -c "pip install -r $HOME/../requirements.txt"',  # the outer shell expands first
+    "RUN bash -c 'pip install -r \"/opt/my app/requirements.txt\"'",  # the step needs a ' the script cannot hold
+])
+def test_sh_c_wrapper_that_cannot_be_kept_exact_is_refused_not_passed_over(run):
+    result = run_migrate(f"FROM python:3.11-slim\nCOPY requirements.txt '/opt/my app/'\n{run}\n", FILES)
+    assert result.new_text is None and result.error is None
+    assert {f.code for f in result.findings} & {"DLK113", "DLK119"}, result.findings
+
+
+def test_inner_shell_variable_in_a_single_quoted_script_is_read_as_the_inner_shell_will():
+    """ARGs are in the RUN's environment, so the inner shell expands $REQ: the step reads the lock
+    at the absolute path the COPY put it."""
+    before = ("FROM python:3.11-slim\nARG REQ=requirements.txt\nCOPY requirements.txt .\n"
+              "RUN bash -c 'pip install -r \"$REQ\"'\n")
+    after = (f"FROM python:3.11-slim\nARG REQ=requirements.txt\n{UV}\nCOPY pylock.toml .python-version ./\n"
+             f"RUN bash -c 'uv pip install -r /pylock.toml {SYSTEM}'\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_no_workdir_on_an_official_image_starts_in_root():
+    before = "FROM python:3.11-slim\nCOPY requirements.txt /\nRUN pip install -r requirements.txt\n"
+    after = (f"FROM python:3.11-slim\n{UV}\nCOPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+    other = run_migrate("FROM mycorp/base:1\nCOPY requirements.txt /\nRUN pip install -r requirements.txt\n", FILES)
+    assert other.new_text is None
+    assert [f.code for f in other.findings] == ["DLK118"]
+    assert "the working directory is unknown: mycorp/base:1 sets it and this file sets no WORKDIR" in \
+        other.findings[0].message
+
+
+def test_harmless_options_are_dropped_and_reported():
+    before = ("FROM python:3.11-slim\nCOPY requirements.txt .\n"
+              "RUN pip install --no-python-version-warning --progress-bar off --root-user-action=ignore "
+              "--default-timeout=100 -r requirements.txt\n")
+    after = (f"FROM python:3.11-slim\n{UV}\nCOPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml {SYSTEM}\n")
+    result = assert_migrates(before, after, FILES)
+    dropped = sorted(f.message.split(":")[0] for f in result.findings if f.message.startswith("dropped"))
+    assert dropped == ["dropped --no-python-version-warning", "dropped --progress-bar", "dropped --root-user-action",
+                       "dropped --timeout"]  # --default-timeout is pip's alias of --timeout
+
+
+def test_arg_in_the_copy_path_is_kept_as_written():
+    before = ("FROM python:3.11-slim\n"
+              "ARG SERVICE=billing\n"
+              "COPY ${SERVICE}/requirements.txt /app/\n"
+              "RUN pip install -r /app/requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "ARG SERVICE=billing\n"
+             f"{UV}\n"
+             "COPY ${SERVICE}/pylock.toml /app/pylock.toml\n"
+             f"RUN uv pip install -r /app/pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, {"billing/requirements.txt": "six==1.16.0\n", "billing/pylock.toml": LOCK})
+
+
+def test_uv_version_from_an_existing_arg_names_the_uv_image_in_a_stage():
+    before = ("ARG UV_VERSION=0.11.13\n"
+              "FROM python:3.11-slim AS builder\n"
+              "RUN python -m venv /opt/venv\n"
+              "COPY requirements.txt /tmp/\n"
+              "RUN /opt/venv/bin/pip install -r /tmp/requirements.txt\n")
+    after = ("ARG UV_VERSION=0.11.13\n"
+             "FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv\n"
+             "FROM python:3.11-slim AS builder\n"
+             "RUN python -m venv /opt/venv\n"
+             "COPY --from=uv /uv /uvx /bin/\n"
+             "COPY pylock.toml .python-version /tmp/\n"
+             f"RUN uv pip sync /tmp/pylock.toml --python /opt/venv/bin/python {FLAGS}\n")
+    assert_migrates(before, after, FILES, Settings(record=False, uv_version="${UV_VERSION}"))
+    undeclared = run_migrate(before.replace("ARG UV_VERSION=0.11.13\n", ""), FILES,
+                             Settings(record=False, uv_version="${UV_VERSION}"))
+    assert undeclared.new_text is None and [f.code for f in undeclared.findings] == ["DLK119"]
+    assert "add `ARG UV_VERSION=<version>` at the top" in undeclared.findings[0].message
+
+
+# -- issue 14: the path the step reads is the path the lock was copied to --------------------------------
+def test_quoted_requirements_path_gives_an_unquoted_lock_path():
+    before = ('FROM python:3.11-slim\nCOPY requirements.txt /tmp/requirements.txt\n'
+              'RUN pip install -r "/tmp/requirements.txt"\n')
+    after = (f"FROM python:3.11-slim\n{UV}\nCOPY pylock.toml .python-version /tmp/\n"
+             f"RUN uv pip install -r /tmp/pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_path_with_a_space_is_quoted_for_the_shell_and_the_copy():
+    before = ('FROM python:3.11-slim\nCOPY requirements.txt "/opt/my app/requirements.txt"\n'
+              'RUN pip install -r "/opt/my app/requirements.txt"\n')
+    after = (f'FROM python:3.11-slim\n{UV}\nCOPY ["pylock.toml", ".python-version", "/opt/my app/"]\n'
+             f"RUN uv pip install -r '/opt/my app/pylock.toml' {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_literal_dollar_paren_path_is_never_turned_into_a_substitution():
+    text = ("FROM python:3.11-slim\nCOPY requirements.txt '/tmp/$(touch pwn)/requirements.txt'\n"
+            "RUN pip install -r '/tmp/$(touch pwn)/requirements.txt'\n")
+    result = run_migrate(text, FILES)
+    if result.new_text is not None:  # converting is fine only if the path stays a literal
+        assert "'/tmp/$(touch pwn)/pylock.toml'" in result.new_text
+        assert '"/tmp/$(touch' not in result.new_text and " /tmp/$(touch" not in result.new_text
+    else:
+        assert [f.code for f in result.findings] == ["DLK119"]
+
+
+def test_requirements_path_in_a_variable_reads_the_copied_lock():
+    before = ("FROM python:3.11-slim\nWORKDIR /app\nARG REQ=/tmp/requirements.txt\n"
+              "COPY requirements.txt /tmp/requirements.txt\nRUN pip install -r $REQ\n")
+    after = ("FROM python:3.11-slim\nWORKDIR /app\nARG REQ=/tmp/requirements.txt\n"
+             f"{UV}\nCOPY pylock.toml .python-version /tmp/\n"
+             f"RUN uv pip install -r /tmp/pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+
+
+def test_named_requirements_file_gets_its_named_lock():
+    before = "FROM python:3.11-slim AS test\nCOPY requirements-test.txt .\nRUN pip install -r requirements-test.txt\n"
+    after = (f"FROM python:3.11-slim AS test\n{UV}\nCOPY pylock.test.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.test.toml {SYSTEM}\n")
+    assert_migrates(before, after, {**FILES, "requirements-test.txt": "six==1.16.0\n", "pylock.test.toml": LOCK})
+
+
+def test_fallback_to_the_sibling_lock_only_when_it_covers_the_requirements():
+    text = "FROM python:3.11-slim AS test\nCOPY requirements-test.txt .\nRUN pip install -r requirements-test.txt\n"
+    refused = run_migrate(text, {**FILES, "requirements-test.txt": "six==1.16.0\npytest==8.0.0\n"})
+    assert refused.new_text is None and refused.error is not None and refused.error.line == 3
+    assert refused.error.reason.startswith("pylock.test.toml does not exist, and the sibling ")
+    assert "pytest==8.0.0 is required but pytest is not in pylock.toml" in refused.error.reason
+    assert "`dockerlock lock Dockerfile`" in refused.error.reason
+    covered = run_migrate(text, {**FILES, "requirements-test.txt": "six==1.16.0\n"})
+    assert covered.error is None and "uv pip install -r pylock.toml" in covered.new_text
+    assert any("the sibling pylock.toml stands in only if it covers the requirements; it does" in f.message
+               for f in covered.findings)
+
+
+def test_lock_configured_outside_the_build_context_is_refused():
+    text = "FROM python:3.11\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    checked = run_migrate(text, FILES, Settings(record=False, lock="../../etc/pylock.toml"))
+    assert checked.new_text is None and checked.error is not None
+    assert "the configured lock ../../etc/pylock.toml leaves the build context" in checked.error.reason
+    preview = run_migrate(text, FILES, Settings(record=False, lock="../../etc/pylock.toml", lock_check=False))
+    assert preview.new_text is None and [f.code for f in preview.findings] == ["DLK119"]
