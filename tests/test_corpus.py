@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import difflib
+import re
 from pathlib import Path
 
 import dockerfile
@@ -61,11 +62,51 @@ def test_corpus_migrate_invariants(path):
     assert again.new_text == result.new_text
 
 
+# An independent reading of "this RUN runs pip with a requirements file": pip (any launcher
+# spelling), then `install` (or wheel/download) and a -r/--requirement option in the same command.
+PIP_REQUIREMENTS = re.compile(r"(?<!uv )(?<![\w-])pip[0-9.]*[\"']?(?:\s+[^&;|\n]*?)?\s(?:install|wheel|download)\b"
+                              r"[^&;|\n]*?\s(?:-r|--requirements?)(?:[\s=]|(?=[\"'$/\w]))", re.I)
+
+
+def _pip_requirement_runs(df) -> dict[int, int]:
+    """RUN line -> how many pip requirements commands its text holds (continuations joined)."""
+    runs = {}
+    for ins in df.instructions:
+        if ins.keyword == "RUN":
+            text = ins.logical.text + "".join(h.body for h in ins.heredocs)
+            text = text.replace("\\\n", " ")
+            found = len(PIP_REQUIREMENTS.findall(text))
+            if found:
+                runs[ins.start_line] = found
+    return runs
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("path", corpus_params())
+def test_every_pip_requirements_install_gets_a_decision(path):
+    """Issue 13: converted, refused or deferred, each with its code; never passed over."""
+    from dockerlock.rules import decision_of
+
+    settings = Settings(lock_check=False)
+    try:
+        df = Dockerfile.from_bytes(path.read_bytes(), str(path))
+    except DockerlockError:
+        pytest.skip("not a Dockerfile dockerlock accepts (see test_model DELIBERATE)")
+    ctx = ContextLoader().load(path, df, settings)
+    result = migrate_dockerfile(df, ctx, settings)
+    decided = collections.Counter(f.line for f in result.findings if decision_of(f.code) is not None)
+    for line, count in _pip_requirement_runs(df).items():
+        assert decided[line] >= count, f"{path.name}:{line}: {count} pip -r command(s), {decided[line]} decided"
+
+
 @pytest.mark.corpus
 def test_corpus_summary(capsys):
     files = corpus_dockerfiles()
     if not files:
         pytest.skip("corpus absent")
+    from dockerlock.rules import decision_of
+    from dockerlock.rules.base import Decision
+
     converted, refused = 0, collections.Counter()
     for path in files:
         try:
@@ -74,9 +115,9 @@ def test_corpus_summary(capsys):
             continue
         converted += result.converted
         for f in result.findings:
-            if f.code in ("DLK102", "DLK103"):
-                reason = f.message.split(": ", 1)[-1].split(" (")[0][:70]
-                refused[reason] += 1
+            if decision_of(f.code) in (Decision.REFUSED, Decision.DEFERRED):
+                reason = f.message.split(" left as is: ", 1)[-1].split(" (")[0][:70]
+                refused[f"{f.code} {reason}"] += 1
     with capsys.disabled():
         print(f"\ncorpus: {len(files)} files, {converted} stanzas converted, {sum(refused.values())} refused")
         for reason, n in refused.most_common():

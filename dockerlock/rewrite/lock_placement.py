@@ -135,7 +135,7 @@ def _lock_dest(df: Dockerfile, provider: Instruction, dest_is_dir: bool) -> str:
     folder = dest.rstrip("/") if dest_is_dir else posixpath.dirname(dest)
     if folder in ("", "."):
         return "./"
-    return folder + "/"
+    return folder.rstrip("/") + "/"
 
 
 def _lock_copy_line(df: Dockerfile, ctx: BuildContext, provider: Instruction, lock_path: str, dest: str,
