@@ -30,8 +30,8 @@ def context_relative(rel: str) -> str:
     Raises ``ContextEscape`` when ``..`` climbs above the root.
     """
     parts: list[str] = []
-    for part in PurePosixPath(rel).parts:
-        if part == "/" or part in ("", "."):
+    for part in rel.split("/"):
+        if part in ("", "."):
             continue
         if part == "..":
             if not parts:

@@ -11,6 +11,7 @@ next instruction is caught here, before anything is written.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,33 +60,63 @@ class Fix:
 
 def overlapping(a: Fix, b: Fix) -> bool:
     """Do two fixes touch the same text (an insertion strictly inside another's range counts)?"""
-    for x in a.edits:
-        for y in b.edits:
-            if x.span.start == y.span.start and x.span.start == x.span.end and y.span.start == y.span.end:
-                continue  # two insertions at one point: both land, in plan order
-            if x.span.start < y.span.end and y.span.start < x.span.end:
-                return True
-            if x.span.start == x.span.end and y.span.start < x.span.start < y.span.end:
-                return True
-            if y.span.start == y.span.end and x.span.start < y.span.start < x.span.end:
-                return True
-    return False
+    return any(_spans_clash(x.span, y.span) for x in a.edits for y in b.edits)
+
+
+def _spans_clash(x: Span, y: Span) -> bool:
+    if x.start == x.end and y.start == y.end:
+        return False  # two insertions (at one point or not): both land, in plan order
+    if x.start == x.end:
+        return y.start < x.start < y.end
+    if y.start == y.end:
+        return x.start < y.start < x.end
+    return x.start < y.end and y.start < x.end
 
 
 def select_fixes(fixes: Sequence[Fix]) -> tuple[list[Fix], list[Fix]]:
-    """(applied, skipped): each fix in order unless it overlaps or shares an isolation group with
-    one already taken; skipped fixes are left for the next pass."""
+    """(applied, skipped): each fix in order unless one of its edits clashes with an edit already
+    taken, or it shares an isolation group with a taken fix; skipped fixes wait for the next pass.
+
+    Taken edits never clash with each other, so for each new edit only its neighbours in start
+    order need a look (bisect): a file with a thousand stanzas stays fast.
+    """
     taken: list[Fix] = []
     skipped: list[Fix] = []
     groups: set[str] = set()
+    starts: list[int] = []
+    spans: list[Span] = []
     for fix in fixes:
-        if (fix.isolation is not None and fix.isolation in groups) or any(overlapping(fix, t) for t in taken):
+        if (fix.isolation is not None and fix.isolation in groups) or any(
+                _clashes_with_taken(edit.span, starts, spans) for edit in fix.edits):
             skipped.append(fix)
             continue
         taken.append(fix)
+        for edit in fix.edits:
+            at = bisect.bisect_right(starts, edit.span.start)
+            starts.insert(at, edit.span.start)
+            spans.insert(at, edit.span)
         if fix.isolation is not None:
             groups.add(fix.isolation)
     return taken, skipped
+
+
+def _clashes_with_taken(span: Span, starts: list[int], spans: list[Span]) -> bool:
+    # Before: the taken edits that start earlier; only the nearest non-empty one can reach this far
+    # (taken non-empty edits are disjoint), insertions in between are checked on the way.
+    k = bisect.bisect_left(starts, span.start) - 1
+    while k >= 0:
+        if _spans_clash(span, spans[k]):
+            return True
+        if spans[k].start < spans[k].end:
+            break
+        k -= 1
+    # From here on: every taken edit starting inside this one's range.
+    j = bisect.bisect_left(starts, span.start)
+    while j < len(spans) and spans[j].start <= span.end:
+        if _spans_clash(span, spans[j]):
+            return True
+        j += 1
+    return False
 
 
 class OverlappingEdits(DockerlockError):

@@ -93,16 +93,11 @@ def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings
     blocked = _blocked(reviews)
     if blocked is None and any(f.fix is not None for r in reviews for f in r.findings):
         try:
-            text, reviews = _converge(df, context, settings, reviews)
-            blocked = _blocked(reviews)
+            new_text, reviews = _converge(df, context, settings, reviews)
         except DockerlockError as exc:
             return _counted(df, reviews, error=exc)
+        blocked = _blocked(reviews)
         if blocked is None:
-            try:
-                new_text = finish_text(df, text, record=settings.record,
-                                       replan=lambda after: _proposes_fixes(after, context, settings))
-            except DockerlockError as exc:
-                return _counted(df, reviews, error=exc)
             return _counted(df, reviews, new_text=new_text)
     if blocked is not None:
         decisive = blocked.decisive
@@ -128,26 +123,28 @@ def _counted(df: Dockerfile, reviews: list[StanzaReview], *, new_text: str | Non
 
 def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
               reviews: list[StanzaReview]) -> tuple[str, list[StanzaReview]]:
-    """Apply fixes pass after pass until a review of the result proposes none (ruff's loop).
+    """Apply fixes pass after pass until a review of the result proposes none (ruff's loop), and
+    return the text to write (records added, verified) with each input stanza's latest review.
 
     A fix that overlaps another waits for the next pass; a stanza refused in one pass may be
-    convertible in the next (once a sibling no longer reads the same requirements COPY). Each
-    stanza's latest review is kept, its findings placed on the stanza's line in the input.
+    convertible in the next (once a sibling no longer reads the same requirements COPY). The
+    review that ends the loop is made on the very text that will be written, so the one parse
+    of it serves the stability check and the write checks alike.
     """
     final = list(reviews)
     slots = list(range(len(reviews)))  # which stanza of the input each pending review is about
     pending = reviews
     current = df
-    text = df.source.text
     for _ in range(MAX_PASSES):
         fixes = [f.fix for r in pending for f in r.findings if f.fix is not None]
-        if not fixes:
-            return text, final
         taken, _waiting = select_fixes(fixes)
         text = apply_edits(current.source.text, [e for fix in taken for e in fix.edits])
-        current = _reparse(df, text)
-        left = [slot for slot, r in zip(slots, pending) if not any(f.fix in taken for f in r.findings)]
-        pending = review(RuleContext(current, context, settings))
+        written, edits = _with_records(df, text, settings.record)
+        after = _reparse(df, written)
+        applied = {id(fix) for fix in taken}
+        left = [slot for slot, r in zip(slots, pending)
+                if not any(id(f.fix) in applied for f in r.findings if f.fix is not None)]
+        pending = review(RuleContext(after, context, settings))
         if len(pending) != len(left):
             raise InvariantViolation("refusing to write: a rewrite changed which pip steps the file has. This is "
                                      "a dockerlock bug; please report it with the file.", df.source.path)
@@ -156,14 +153,13 @@ def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
             final[slot] = StanzaReview(final[slot].stanza, tuple(replace(f, line=line) for f in again.findings),
                                        again.decision)
         slots = left
-    if any(f.fix is not None for r in pending for f in r.findings):
-        raise InvariantViolation("refusing to write: the rewrites of this file do not settle. This is a "
-                                 "dockerlock bug; please report it with the file.", df.source.path)
-    return text, final
-
-
-def _proposes_fixes(df: Dockerfile, context: BuildContext, settings: Settings) -> bool:
-    return any(f.fix is not None for r in review(RuleContext(df, context, settings)) for f in r.findings)
+        if not any(f.fix is not None for r in pending for f in r.findings):
+            _verify(df, after, edits, record=settings.record)
+            return written, final
+        current = _reparse(df, text)  # more to do: go on from the text without records
+        pending = review(RuleContext(current, context, settings))
+    raise InvariantViolation("refusing to write: the rewrites of this file do not settle. This is a "
+                             "dockerlock bug; please report it with the file.", df.source.path)
 
 
 def _reparse(df: Dockerfile, text: str) -> Dockerfile:
@@ -239,17 +235,20 @@ def _line_map(opcodes):
     return to_after
 
 
-def finish_text(df: Dockerfile, new_text: str, *, record: bool, replan=None) -> str:
-    """Add records to a rewrite of ``df``, verify it, and return the text to write."""
+def _with_records(df: Dockerfile, new_text: str, record: bool) -> tuple[str, list[Edit]]:
+    """The text to write for a rewrite of ``df`` (one record per changed region, if ``record``),
+    and the edits of ``df`` that make it."""
     edits = [Edit(span, text) for span, text in changed_regions(df, new_text)]
     if apply_edits(df.source.text, edits) != new_text:
         raise InvariantViolation("refusing to write: the changed regions do not reproduce the planned rewrite. "
                                  "This is a dockerlock bug; please report it with the file.", df.source.path)
-    return finish(df, [[e] for e in edits], record=record, replan=replan)
+    if record:
+        edits = _records(df, [[e] for e in edits]) + edits
+    return apply_edits(df.source.text, edits), edits
 
 
 def finish(df: Dockerfile, groups: list[list[Edit]], *, record: bool, replan=None) -> str:
-    """Apply edit groups, add records, verify, and return the new text.
+    """Apply edit groups (and records), verify, and return the new text (revert's way in).
 
     Raises ``InvariantViolation`` when the result would change anything outside the
     edits, does not parse, is not stable (a second run would change it again), or (with
@@ -260,20 +259,24 @@ def finish(df: Dockerfile, groups: list[list[Edit]], *, record: bool, replan=Non
         edits = _records(df, groups) + edits
     text = apply_edits(df.source.text, edits)
     after = _reparse(df, text)
-    verify_untouched(df, after, edits)
     if replan is not None and replan(after):
         raise InvariantViolation("refusing to write: the rewrite is not stable (a second run would change "
                                  "it again). This is a dockerlock bug; please report it.", df.source.path)
+    _verify(df, after, edits, record=record)
+    return text
+
+
+def _verify(df: Dockerfile, after: Dockerfile, edits: list[Edit], *, record: bool) -> None:
+    """What must hold before anything is written: instructions outside the edits are intact and in
+    order, and (with records) revert restores the input exactly."""
+    verify_untouched(df, after, edits)
     if record:
-        from dockerlock.rules.revert import (
-            revert_failure,  # late: the revert rule imports this module
-        )
+        from dockerlock.rules.revert import revert_failure  # late: the revert rule imports this module
 
         if (problem := revert_failure(df, after)) is not None:
             raise InvariantViolation(f"refusing to write: `dockerlock revert` would not restore the original "
                                      f"({problem}). This is a dockerlock bug; please report it with the file.",
                                      df.source.path)
-    return text
 
 
 def _region(df: Dockerfile, edits: list[Edit]) -> Span:

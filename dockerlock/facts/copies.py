@@ -39,11 +39,27 @@ def workdir_of(df: Dockerfile, ins: Instruction) -> str | None:
     stage = df.stage_of(ins)
     if stage is None:
         return None
-    from dockerlock.facts.images import image_defaults, lineage
+    from dockerlock.facts.images import image_defaults
 
-    if any(x.keyword == "WORKDIR" and x.index < ins.index for s in lineage(df, stage) for x in s.instructions):
+    first = _first_workdirs(df).get(stage.index)
+    if first is not None and first < ins.index:
         return None  # a WORKDIR dockerlock cannot resolve
     return image_defaults(df, stage)[0]
+
+
+def _first_workdirs(df: Dockerfile) -> dict[int, int]:
+    """Stage index -> index of the first WORKDIR in the stage or the stages it is built FROM."""
+    key = ("first-workdirs",)
+    if key not in df.cache:
+        first: dict[int, int] = {}
+        for stage in df.stages:
+            own = next((x.index for x in stage.instructions if x.keyword == "WORKDIR"), None)
+            inherited = first.get(stage.parent) if stage.parent is not None else None
+            found = [i for i in (own, inherited) if i is not None]
+            if found:
+                first[stage.index] = min(found)
+        df.cache[key] = first
+    return df.cache[key]  # type: ignore[return-value]
 
 
 def absolute_in_image(path: str, cwd: str | None) -> str:
@@ -55,23 +71,48 @@ def absolute_in_image(path: str, cwd: str | None) -> str:
 
 def known_dirs(df: Dockerfile, ins: Instruction) -> set[str]:
     """Folders that exist when ``ins`` runs: /, /tmp, every WORKDIR so far, the base image's."""
+    stage = df.stage_of(ins)
+    if stage is None:
+        return {"/", "/tmp"}
+    inherited, own = _workdir_folders(df)[stage.index]
+    dirs = set(inherited)
+    for index, folders in own:
+        if index >= ins.index:
+            break
+        dirs |= folders
+    return dirs
+
+
+def _workdir_folders(df: Dockerfile) -> dict[int, tuple[frozenset[str], list[tuple[int, frozenset[str]]]]]:
+    """Per stage: the folders that exist when it starts (base image, WORKDIRs of the stages it is
+    built FROM), and its own WORKDIRs in order with the folders each creates (cached per file)."""
     from dockerlock.facts.images import image_defaults
 
-    stage = df.stage_of(ins)
-    dirs = {"/", "/tmp"}
-    base = image_defaults(df, stage)[0] if stage is not None else None
-    while base and base != "/":
-        dirs.add(base)
-        base = posixpath.dirname(base)
-    while stage is not None:
+    key = ("workdir-folders",)
+    if key in df.cache:
+        return df.cache[key]  # type: ignore[return-value]
+    table: dict[int, tuple[frozenset[str], list[tuple[int, frozenset[str]]]]] = {}
+    for stage in df.stages:
+        if stage.parent is not None and stage.parent in table:
+            parent_start, parent_own = table[stage.parent]
+            start = set(parent_start).union(*(f for _i, f in parent_own))
+        else:
+            start = {"/", "/tmp"} | _with_parents(image_defaults(df, stage)[0])
+        own = []
         for x in stage.instructions:
-            if x.keyword == "WORKDIR" and x.index < ins.index:
-                wd = df.workdir_at(df.instructions[x.index + 1]) if x.index + 1 < len(df.instructions) else None
-                while wd and wd != "/":
-                    dirs.add(wd)
-                    wd = posixpath.dirname(wd)
-        stage = df.stages[stage.parent] if stage.parent is not None else None
-    return dirs
+            if x.keyword == "WORKDIR" and x.index + 1 < len(df.instructions):
+                own.append((x.index, frozenset(_with_parents(df.workdir_at(df.instructions[x.index + 1])))))
+        table[stage.index] = (frozenset(start), own)
+    df.cache[key] = table
+    return table
+
+
+def _with_parents(folder: str | None) -> set[str]:
+    out = set()
+    while folder and folder != "/":
+        out.add(folder)
+        folder = posixpath.dirname(folder)
+    return out
 
 
 class CopySource(NamedTuple):

@@ -87,10 +87,11 @@ def windows_reason(df: Dockerfile, stage: Stage) -> str | None:
     image = root_image(df, stage)
     if _WINDOWS_IMAGE.search(image):
         return f"Windows base image {image}"
-    for ins in stage.instructions:
-        if ins.keyword == "SHELL" and _WINDOWS_SHELL.search(ins.body):
-            return f"Windows shell (SHELL on line {ins.start_line})"
-    return None
+    key = ("windows-shell", stage.index)
+    if key not in df.cache:
+        df.cache[key] = next((f"Windows shell (SHELL on line {ins.start_line})" for ins in stage.instructions
+                              if ins.keyword == "SHELL" and _WINDOWS_SHELL.search(ins.body)), None)
+    return df.cache[key]  # type: ignore[return-value]
 
 
 def is_conda_image(df: Dockerfile, stage: Stage) -> bool:

@@ -119,12 +119,14 @@ class PipStanza:
 
 def pip_stanzas(df: Dockerfile, ctx: BuildContext, settings: Settings) -> tuple[PipStanza, ...]:
     """Every pip requirements install (and pip wheel/download -r) in ``df``, in file order (cached)."""
-    key = ("pip-stanzas", id(ctx), id(settings))
+    # Stanza facts read only the context's index (which paths exist), not the contents the loader
+    # adds round after round, so the loader's walk is reused by the review.
+    key = ("pip-stanzas", id(ctx.index))
     hit = df.cache.get(key)
-    if hit is not None and hit[0] is ctx and hit[1] is settings:  # type: ignore[index]
-        return hit[2]  # type: ignore[index]
+    if hit is not None and hit[0] is ctx.index:  # type: ignore[index]
+        return hit[1]  # type: ignore[index]
     found = tuple(_walk(df, ctx))
-    df.cache[key] = (ctx, settings, found)
+    df.cache[key] = (ctx.index, found)
     return found
 
 
@@ -336,9 +338,10 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
     current: Stage | None = stage
     before = ins.index
     while current is not None:
-        for cand in reversed(current.instructions):
-            if cand.index >= before:
-                continue
+        # a stage's instructions are consecutive in the file: start just before ``before``
+        first = current.instructions[0].index
+        upto = min(max(before - first, 0), len(current.instructions))
+        for cand in reversed(current.instructions[:upto]):
             if cand.keyword in ("COPY", "ADD"):
                 hit = copy_provides(df, ctx, cand, req.image_path)
                 if hit is None:

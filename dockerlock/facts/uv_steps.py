@@ -114,16 +114,16 @@ def uv_steps(df: Dockerfile, stage: Stage) -> list[UvStep]:
 
 
 def locked_steps(df: Dockerfile, ctx: BuildContext) -> list[LockedStep]:
-    key = ("locked-steps", id(ctx))
+    key = ("locked-steps", id(ctx.index))  # reads only which paths exist, like the stanza facts
     hit = df.cache.get(key)
-    if hit is not None and hit[0] is ctx:  # type: ignore[index]
+    if hit is not None and hit[0] is ctx.index:  # type: ignore[index]
         return hit[1]  # type: ignore[index]
     found = []
     for stage in df.stages:
         for step in uv_steps(df, stage):
             lock, provider = _lock_source(df, ctx, stage, step)
             found.append(LockedStep(stage, step, lock, provider))
-    df.cache[key] = (ctx, found)
+    df.cache[key] = (ctx.index, found)
     return found
 
 

@@ -12,6 +12,7 @@ and both ends are checked against each other before anything is planned.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from dockerlock.context import BuildContext
@@ -196,16 +197,30 @@ def _copy_destination(df: Dockerfile, at: Instruction, line: str) -> str | None:
     return expand(df, at, args.rsplit(" ", 1)[-1])
 
 
+_TOKEN = re.compile(r"[^\s/'\"=:;,()\[\]{}$`&|<>]+")
+
+
+def mentions(df: Dockerfile) -> dict[str, list[int]]:
+    """File-name-like token -> indexes of the instructions that mention it (cached per file)."""
+    key = ("mentions",)
+    if key not in df.cache:
+        index: dict[str, list[int]] = {}
+        for ins in df.instructions:
+            text = ins.logical.text + "".join(h.body for h in ins.heredocs)
+            for token in set(_TOKEN.findall(text)):
+                index.setdefault(token, []).append(ins.index)
+        df.cache[key] = index
+    return df.cache[key]  # type: ignore[return-value]
+
+
 def _used_elsewhere(df: Dockerfile, stanza: PipStanza, first: RequirementsFile) -> bool:
     """Does any other instruction mention the requirements file (rm, another pip, COPY --from)?"""
     assert first.provider is not None and first.image_path is not None
     provider = first.provider.instruction
     base = posixpath.basename(first.image_path)
-    for ins in df.instructions:
-        if ins.index in (provider.index, stanza.instruction.index) or ins.index < provider.index:
-            continue
-        if base in ins.logical.text or any(base in h.body for h in ins.heredocs):
-            return True
+    if any(index not in (provider.index, stanza.instruction.index) and index > provider.index
+           for index in mentions(df).get(base, ())):
+        return True
     commands, _ = run_commands(df, stanza.instruction)
     own = stanza.command.source_span()
     return any(c.position != stanza.command.position and not c.source_span().contains(own)
