@@ -210,7 +210,13 @@ def _note_other_command(df: Dockerfile, ins: Instruction, cmd: Command, state: E
     program = values[0]
     if program is not None and posixpath.basename(program) == "uv" and values[1:3] == ["pip", "install"] or \
             program is not None and posixpath.basename(program) == "uv" and values[1:3] == ["pip", "sync"]:
-        state.receive(_uv_target_key(df, ins, values, activated), f"uv pip on line {ins.start_line}")
+        key = _uv_target_key(df, ins, values, activated)
+        if key is None:
+            # uv chooses the environment itself (VIRTUAL_ENV, CONDA_PREFIX, a .venv above the working
+            # directory, UV_SYSTEM_PYTHON): any venv may have received these packages
+            state.unknown.append((ins.start_line, f"uv pip {values[2]}"))
+        else:
+            state.receive(key, f"uv pip on line {ins.start_line}")
         return
     if program is not None and posixpath.basename(program) == "uv":
         return
@@ -222,9 +228,10 @@ def _note_other_command(df: Dockerfile, ins: Instruction, cmd: Command, state: E
     state.unknown.append((ins.start_line, program if program is not None else cmd.argv[0].raw))
 
 
-def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], activated: str | None) -> str:
+def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], activated: str | None) -> str | None:
+    """The environment a ``uv pip install|sync`` fills, or None when uv decides it at build time."""
     if "--system" in values:
-        return "system"
+        return "system"  # uv skips interpreters inside virtual environments for --system
     for i, v in enumerate(values):
         python = None
         if v == "--python" and i + 1 < len(values):
@@ -236,7 +243,7 @@ def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], a
             return f"venv:{venv}" if venv else "system"
     if activated:
         return f"venv:{activated.rstrip('/')}"
-    return "system"
+    return None
 
 
 # -- where the pip command runs ------------------------------------------------------------
