@@ -184,8 +184,19 @@ def _scan_run(df: Dockerfile, ctx: BuildContext, stage: Stage, ins: Instruction,
         if pip.subcommand == "install":
             if not upgrades_only_tools(pip) and (pip.requirements or pip.editables or pip.packages):
                 state.receive(target.key, f"pip install on line {ins.start_line}")
+                for venv in _venvs_under(df, ins, target, state):
+                    state.receive(f"venv:{venv}", f"pip install on line {ins.start_line}")
             if any((w.value or "").lower().split("=")[0].split("<")[0].split(">")[0] == "uv" for w in pip.packages):
                 state.uv = True
+
+
+def _venvs_under(df: Dockerfile, ins: Instruction, target: Target, state: EnvState) -> list[str]:
+    """The venvs a ``--target``/``--prefix`` directory lies in (``--prefix /opt/venv`` fills its
+    site-packages as surely as ``/opt/venv/bin/pip`` does)."""
+    if target.kind not in ("target", "prefix") or not target.directory:
+        return []
+    directory = absolute_in_image(df.expand_at(ins, target.directory) or target.directory, workdir_of(df, ins))
+    return [v for v in state.venvs if directory == v or directory.startswith(v.rstrip("/") + "/")]
 
 
 def install_target(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activated: str | None,
