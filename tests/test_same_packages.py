@@ -387,6 +387,18 @@ def venv_dockerfile(middle: str) -> str:
             "RUN /opt/venv/bin/pip install -r requirements.txt\n")
 
 
+def lock_and_migrate_venv(root: Path, middle: str) -> tuple[str, str]:
+    """Lock and migrate ``venv_dockerfile(middle)``: (the -v decision for the -r install, its new RUN)."""
+    write(root, {"Dockerfile": venv_dockerfile(middle), "requirements.txt": "six==1.16.0\n"})
+    lock("Dockerfile")
+    result = dockerlock("migrate", "-v", "Dockerfile")
+    assert result.exit_code == 0, result.output
+    line = venv_dockerfile(middle).count("\n")              # the -r install is the last line
+    prefix = f"  Dockerfile:{line}: pip install -r requirements.txt -> "
+    [decision] = [d[len(prefix):] for d in result.stderr.splitlines() if d.startswith(prefix)]
+    return decision, runs((root / "Dockerfile").read_text())[-1]
+
+
 @pytest.mark.network
 @pytest.mark.parametrize(("middle", "why"), [
     ("RUN /opt/venv/bin/pip install /src/wheels/*.whl", "already received other packages earlier in this stage "
@@ -413,16 +425,10 @@ def venv_dockerfile(middle: str) -> str:
 ], ids=["glob-of-wheels", "local-path", "dot", "copy-into-venv", "unknown-script", "uv-virtual-env", "prefix-venv",
         "target-site-packages"])
 def test_earlier_installs_into_the_venv_force_install(online, middle, why):
-    write(online, {"Dockerfile": venv_dockerfile(middle), "requirements.txt": "six==1.16.0\n"})
-    lock("Dockerfile")
-    result = dockerlock("migrate", "-v", "Dockerfile")
-    assert result.exit_code == 0, result.output
-    line = venv_dockerfile(middle).count("\n")
-    assert (f"  Dockerfile:{line}: pip install -r requirements.txt -> uv pip install -r pylock.toml (/opt/venv {why})"
-            in result.stderr.splitlines())
-    assert runs((online / "Dockerfile").read_text())[-1] == ("RUN uv pip install -r pylock.toml --python "
-                                                             "/opt/venv/bin/python --compile-bytecode --require-hashes "
-                                                             "--no-cache")
+    decision, step = lock_and_migrate_venv(online, middle)
+    assert decision == f"uv pip install -r pylock.toml (/opt/venv {why})"
+    assert step == "RUN uv pip install -r pylock.toml --python /opt/venv/bin/python --compile-bytecode " \
+                   "--require-hashes --no-cache"
 
 
 @pytest.mark.network
@@ -434,15 +440,10 @@ def test_earlier_installs_into_the_venv_force_install(online, middle, why):
 ], ids=["system-packages", "uv-system", "installer-upgrade"])
 def test_a_fresh_venv_is_synced(online, middle):
     # the control for the test above: nothing put Python packages into /opt/venv before the -r install
-    write(online, {"Dockerfile": venv_dockerfile(middle), "requirements.txt": "six==1.16.0\n"})
-    lock("Dockerfile")
-    result = dockerlock("migrate", "-v", "Dockerfile")
-    assert result.exit_code == 0, result.output
-    line = venv_dockerfile(middle).count("\n")
-    assert (f"  Dockerfile:{line}: pip install -r requirements.txt -> uv pip sync pylock.toml (/opt/venv is a fresh "
-            "venv created in this stage)" in result.stderr.splitlines())
-    assert runs((online / "Dockerfile").read_text())[-1] == (
-        "RUN uv pip sync pylock.toml --python /opt/venv/bin/python --compile-bytecode --require-hashes --no-cache")
+    decision, step = lock_and_migrate_venv(online, middle)
+    assert decision == "uv pip sync pylock.toml (/opt/venv is a fresh venv created in this stage)"
+    assert step == "RUN uv pip sync pylock.toml --python /opt/venv/bin/python --compile-bytecode --require-hashes " \
+                   "--no-cache"
 
 
 # --------------------------------------------------------------------------------------------------
