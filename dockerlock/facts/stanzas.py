@@ -207,8 +207,19 @@ def _scan_run(df: Dockerfile, ctx: BuildContext, stage: Stage, ins: Instruction,
         if pip.subcommand == "install":
             if not upgrades_only_tools(pip) and (pip.requirements or pip.editables or pip.packages):
                 state.receive(target.key, f"pip install on line {ins.start_line}")
+                for venv in _venvs_under(df, ins, target, state):
+                    state.receive(f"venv:{venv}", f"pip install on line {ins.start_line}")
             if any((w.value or "").lower().split("=")[0].split("<")[0].split(">")[0] == "uv" for w in pip.packages):
                 state.uv = True
+
+
+def _venvs_under(df: Dockerfile, ins: Instruction, target: Target, state: EnvState) -> list[str]:
+    """The venvs a ``--target``/``--prefix`` directory lies in (``--prefix /opt/venv`` fills its
+    site-packages as surely as ``/opt/venv/bin/pip`` does)."""
+    if target.kind not in ("target", "prefix") or not target.directory:
+        return []
+    directory = absolute_in_image(df.expand_at(ins, target.directory) or target.directory, workdir_of(df, ins))
+    return [v for v in state.venvs if directory == v or directory.startswith(v.rstrip("/") + "/")]
 
 
 def install_target(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activated: str | None,
@@ -233,7 +244,13 @@ def _note_other_command(df: Dockerfile, ins: Instruction, cmd: Command, state: E
     program = values[0]
     if program is not None and posixpath.basename(program) == "uv" and values[1:3] == ["pip", "install"] or \
             program is not None and posixpath.basename(program) == "uv" and values[1:3] == ["pip", "sync"]:
-        state.receive(_uv_target_key(df, ins, values, activated), f"uv pip on line {ins.start_line}")
+        key = _uv_target_key(df, ins, values, activated)
+        if key is None:
+            # uv chooses the environment itself (VIRTUAL_ENV, CONDA_PREFIX, a .venv above the working
+            # directory, UV_SYSTEM_PYTHON): any venv may have received these packages
+            state.unknown.append((ins.start_line, f"uv pip {values[2]}"))
+        else:
+            state.receive(key, f"uv pip on line {ins.start_line}")
         return
     if program is not None and posixpath.basename(program) == "uv":
         return
@@ -245,9 +262,10 @@ def _note_other_command(df: Dockerfile, ins: Instruction, cmd: Command, state: E
     state.unknown.append((ins.start_line, program if program is not None else cmd.argv[0].raw))
 
 
-def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], activated: str | None) -> str:
+def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], activated: str | None) -> str | None:
+    """The environment a ``uv pip install|sync`` fills, or None when uv decides it at build time."""
     if "--system" in values:
-        return "system"
+        return "system"  # uv skips interpreters inside virtual environments for --system
     for i, v in enumerate(values):
         python = None
         if v == "--python" and i + 1 < len(values):
@@ -259,7 +277,7 @@ def _uv_target_key(df: Dockerfile, ins: Instruction, values: list[str | None], a
             return f"venv:{venv}" if venv else "system"
     if activated:
         return f"venv:{activated.rstrip('/')}"
-    return "system"
+    return None
 
 
 # -- where the pip command runs ------------------------------------------------------------

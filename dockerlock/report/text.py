@@ -68,6 +68,13 @@ def status_line(o: Outcome, findings: list[Finding], command: Command) -> tuple[
     return style, f"{o.path}: {', '.join(parts)}"
 
 
+def _warning_of_its_own(f: Finding) -> bool:
+    """A warning the status line does not already carry (a skipped stanza's reason, a revert
+    warning): ``DLK109``, a stanza converted although its lock does not cover the requirements,
+    must not pass in silence."""
+    return f.level == Level.WARNING and f.code not in SKIP_CODES and f.code not in ("DLK302", "DLK303")
+
+
 def summary(report: Report) -> str:
     """The one-line summary the text output ends with (also used by the other formats)."""
     if report.command is Command.CHECK:
@@ -97,6 +104,7 @@ def render(report: Report, view: View) -> list[Chunk]:
         for o, findings in report.files():
             style, text = status_line(o, findings, report.command)
             chunks.append(err(text, style))
+            chunks += [err(finding_line(f, o.path), "yellow") for f in findings if _warning_of_its_own(f)]
             if view.verbose:
                 chunks += [err(f"  {located(f.path, f.line, o.path, f.message)}", "dim")
                            for f in findings if f.code in (DETAIL_CODE, "DLK101")]
