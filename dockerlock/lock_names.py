@@ -82,6 +82,10 @@ class LockOrigin:
     requirements: tuple[str, ...]
     python: str | None = None
     platform: str | None = None
+    #: Every requirements file read when compiling (includes too), relative to the lock's folder,
+    #: with the digest of its content (``content_digest``): what lets migrate show that an extra
+    #: (``urllib3[socks]``) was resolved into the lock, which uv's lock alone cannot tell.
+    inputs: tuple[tuple[str, str], ...] = ()
 
     def as_table(self) -> dict[str, object]:
         table: dict[str, object] = {"requirements": list(self.requirements)}
@@ -89,6 +93,8 @@ class LockOrigin:
             table["python"] = self.python
         if self.platform:
             table["platform"] = self.platform
+        if self.inputs:
+            table["inputs"] = dict(self.inputs)
         return table
 
 
@@ -101,5 +107,16 @@ def origin_from_tool(tool: Mapping[str, Any] | None) -> LockOrigin | None:
     if not isinstance(requirements, list) or not all(isinstance(r, str) for r in requirements):
         return None
     python, platform = table.get("python"), table.get("platform")
+    inputs = table.get("inputs")
+    recorded = tuple((k, v) for k, v in inputs.items() if isinstance(k, str) and isinstance(v, str)) \
+        if isinstance(inputs, Mapping) else ()
     return LockOrigin(tuple(requirements), python if isinstance(python, str) else None,
-                      platform if isinstance(platform, str) else None)
+                      platform if isinstance(platform, str) else None, recorded)
+
+
+def content_digest(text: str) -> str:
+    """The digest a lock records for a requirements file's text (line endings and BOM ignored)."""
+    import hashlib
+
+    normal = text.lstrip("\ufeff").replace("\r\n", "\n")
+    return "sha256:" + hashlib.sha256(normal.encode("utf-8")).hexdigest()

@@ -328,3 +328,23 @@ def test_lock_configured_outside_the_build_context_is_refused():
     assert "the configured lock ../../etc/pylock.toml leaves the build context" in checked.error.reason
     preview = run_migrate(text, FILES, Settings(record=False, lock="../../etc/pylock.toml", lock_check=False))
     assert preview.new_text is None and [f.code for f in preview.findings] == ["DLK119"]
+
+
+def test_two_steps_sharing_a_cache_mount_get_one_uv_mount_over_two_passes():
+    """Both rewrites edit the RUN's pip cache mount: the second waits for the next pass (an
+    overlapping fix is never fatal), then drops the pip mount no command uses any more."""
+    before = ("FROM python:3.11-slim\n"
+              "COPY requirements.txt requirements-dev.txt ./\n"
+              "RUN --mount=type=cache,target=/root/.cache/pip \\\n"
+              "    pip install -r requirements.txt && pip install -r requirements-dev.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "COPY requirements.txt requirements-dev.txt ./\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             "COPY pylock.dev.toml .python-version ./\n"
+             "RUN --mount=type=cache,target=/root/.cache/uv \\\n"
+             "    UV_LINK_MODE=copy uv pip install -r pylock.toml --system --compile-bytecode --require-hashes "
+             "&& UV_LINK_MODE=copy uv pip install -r pylock.dev.toml --system --compile-bytecode --require-hashes\n")
+    result = assert_migrates(before, after, {**FILES, "requirements-dev.txt": "six==1.16.0\n",
+                                             "pylock.dev.toml": LOCK})
+    assert result.converted == 2

@@ -688,7 +688,7 @@ def test_drift_detected(tmp_path, line, code, fragment):
     assert codes(findings) == [code]
     assert findings[0].path == str(path) and findings[0].line == 2
     assert fragment in findings[0].message
-    assert findings[0].level is {"DLK225": Level.NOTE, "DLK227": Level.WARNING}.get(code, Level.ERROR)
+    assert findings[0].level is {"DLK227": Level.WARNING}.get(code, Level.ERROR)
 
 
 def test_vcs_commit_prefix_and_url_spelling_match(tmp_path):

@@ -25,7 +25,7 @@ import pytest
 from packaging.version import Version
 
 from dockerlock.diagnostics import ConfigError, DockerlockError, Level, LockError
-from dockerlock.lock_names import LockOrigin
+from dockerlock.lock_names import LockOrigin, content_digest
 from dockerlock.lockfile import (
     check_drift,
     check_platform,
@@ -243,15 +243,19 @@ def test_written_lock_admits_the_series_and_records_its_origin(project, fake_uv)
     uv_wrote = (LOCKS / "pylock.minimal.toml").read_text()
     # requires-python says exactly the image's series; everything else uv wrote is kept as it was
     assert written.startswith(uv_wrote.replace('requires-python = ">=3.11"', 'requires-python = ">=3.11,<3.12"'))
-    assert written[len(uv_wrote) + len(",<3.12"):] == textwrap.dedent("""
+    digest = content_digest((project / "requirements.txt").read_text())
+    assert written[len(uv_wrote) + len(",<3.12"):] == textwrap.dedent(f"""
         [tool.dockerlock]
         requirements = ["requirements.txt"]
         python = "3.11"
         platform = "linux/amd64"
+
+        [tool.dockerlock.inputs]
+        "requirements.txt" = "{digest}"
         """)
     lock = load_lock(project / "pylock.toml")
     assert str(lock.requires_python) == "<3.12,>=3.11"
-    assert lock.origin == LockOrigin(("requirements.txt",), "3.11", "linux/amd64")
+    assert lock.origin == LockOrigin(("requirements.txt",), "3.11", "linux/amd64", (("requirements.txt", digest),))
 
 
 def test_several_files_make_one_lock_named_after_them(project, fake_uv):
@@ -269,7 +273,9 @@ def test_several_files_make_one_lock_named_after_them(project, fake_uv):
                                 "requirements.txt"]
     assert tool_table(result.output) == {"requirements": ["requirements.txt", "requirements-dev.txt"],
                                          "python": "3.12", "platform": "linux/arm64",
-                                         "constraints": ["constraints.txt"]}
+                                         "constraints": ["constraints.txt"],
+                                         "inputs": {name: content_digest((project / name).read_text())
+                                                    for name in ("requirements.txt", "requirements-dev.txt")}}
 
 
 def test_files_in_different_folders_need_an_output(tmp_path, fake_uv):
@@ -457,7 +463,9 @@ def test_lock_is_stale_with_fake_uv_never_writes_the_lock(project, fake_uv):
     assert result.stale
     assert [c.name for c in result.removed] == ["colorama", "idna", "langsmith", "numpy", "opuslib", "pyogg"]
     assert result.requires_python == (">=3.11", "<3.12,>=3.11")
-    assert result.origin == (None, LockOrigin(("requirements.txt",), "3.11", "linux/amd64"))
+    digest = content_digest((project / "requirements.txt").read_text())
+    assert result.origin == (None, LockOrigin(("requirements.txt",), "3.11", "linux/amd64",
+                                              (("requirements.txt", digest),)))
     assert result.lock_path == project / "pylock.toml"
     assert (project / "pylock.toml").read_bytes() == (LOCKS / "pylock.drift.toml").read_bytes()
     assert listing(project) == before
@@ -597,12 +605,13 @@ def test_several_files_make_one_lock_that_holds_both(real_uv, project):
     assert result.output == project / "pylock.dev+requirements.toml"
     lock = load_lock(result.output)
     assert {p.name: str(p.version) for p in lock.packages} == {"six": "1.16.0", "idna": "3.7"}
-    assert lock.origin == LockOrigin(("requirements.txt", "requirements-dev.txt"), "3.11", "linux/amd64")
+    assert lock.origin == LockOrigin(("requirements.txt", "requirements-dev.txt"), "3.11", "linux/amd64",
+                                     tuple((p.name, content_digest(p.read_text())) for p in (runtime, dev)))
     # uv reads the lock with dockerlock's record as its previous output: a re-lock keeps the pins
     write_requirements(project, "idna\n", name="requirements-dev.txt")
     again = compile_lock([runtime, dev], target=PY311, uv=real_uv)
     assert again.kept_pins_from == result.output and str(again.lock.by_name("idna")[0].version) == "3.7"
-    assert again.lock.origin == lock.origin
+    assert again.lock.origin.requirements == lock.origin.requirements  # (dev's recorded digest follows its edit)
     # check --resolve for the runtime file alone: idna is in the lock but not needed
     report = resolve_check(result.output, requirements=[runtime], uv=real_uv)
     assert [c.name for c in report.unneeded] == ["idna"] and report.missing == report.changed == ()

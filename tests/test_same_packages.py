@@ -177,9 +177,6 @@ def test_drift_is_refused_until_the_dockerfile_is_relocked(online):
 
 
 @pytest.mark.network
-@pytest.mark.xfail(strict=True, reason="the drift engine cannot see extras: a PEP 751 lock from uv records no "
-                                       "dependency graph, so urllib3[socks] is only a DLK225 note and migrate converts "
-                                       "a lock without PySocks (needs the lock to record its inputs, or a re-resolve)")
 def test_an_extra_added_after_locking_is_refused(online):
     write(online, {"svc/Dockerfile": SERVICE, "svc/requirements.txt": "urllib3==2.2.2\n"})
     lock("svc/Dockerfile")
@@ -189,6 +186,9 @@ def test_an_extra_added_after_locking_is_refused(online):
     assert_refused(dockerlock("migrate", "svc/Dockerfile"), "svc/Dockerfile:4", "urllib3[socks]",
                    "`dockerlock lock svc/Dockerfile`")
     assert snapshot(online) == before
+    lock("svc/Dockerfile")  # re-locked from the current content: the extra is resolved, and recorded
+    assert set(versions(online / "svc/pylock.toml")) == {"urllib3", "pysocks"}
+    assert dockerlock("migrate", "svc/Dockerfile").exit_code == 0
 
 
 # --------------------------------------------------------------------------------------------------

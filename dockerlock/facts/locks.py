@@ -133,8 +133,33 @@ def drift(ctx: BuildContext, lock, files: list[tuple[str, bool]], python: str | 
         found, _missing = context_requirements(ctx, path, constraint=constraint)
         lines.extend(found)
     environment = marker_environment(platform, python) if python and python.count(".") >= 1 else None
+    recorded = _compiled_from(ctx, lock)
     return [_replace(f, path=ctx.show(str(f.path)) if f.path else f.path)
-            for f in check_drift(lines, lock, environment=environment)]
+            for f in check_drift(lines, lock, environment=environment,
+                                 compiled_from=lambda item: str(item.file) in recorded)]
+
+
+def _compiled_from(ctx: BuildContext, lock) -> set[str]:
+    """Context paths of the requirements files the lock records it was compiled from, whose
+    content is still what it was then."""
+    from dockerlock.lock_names import content_digest
+
+    origin = getattr(lock, "origin", None)
+    if origin is None or not origin.inputs:
+        return set()
+    folder = posixpath.dirname(ctx.relative(lock.path)) if str(lock.path).startswith(str(ctx.root)) else None
+    if folder is None:
+        return set()
+    same = set()
+    for rel, digest in origin.inputs:
+        try:
+            path = context_relative(posixpath.join(folder, rel))
+        except ContextEscape:
+            continue
+        text = ctx.text(path)
+        if text is not None and content_digest(text) == digest:
+            same.add(path)
+    return same
 
 
 def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source: str) -> list:

@@ -78,7 +78,7 @@ CHECKS: dict[str, str] = {
     "DLK222": "The locked VCS source (URL, revision or commit) differs from the requirement.",
     "DLK223": "The locked direct-URL source differs from the requirement's URL.",
     "DLK224": "A constraint (-c) pins a version the lock does not have.",
-    "DLK225": "A requirement asks for extras; the lock cannot show that their dependencies were locked.",
+    "DLK225": "A requirement asks for extras the lock cannot be shown to hold (it records no dependencies).",
     "DLK226": "A requirement line uses an unresolved ${VAR}; it was checked only partially.",
     "DLK227": "A pre-release is locked although the requirement's specifier names none.",
     "DLK228": "A requirements line or included file cannot be read.",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
@@ -72,7 +72,8 @@ def _entry_applies(package: LockedPackage, environment: Mapping[str, str] | None
 
 
 def check_drift(requirements: list[RequirementLine], lock: Lock, *,
-                environment: Mapping[str, str] | None = None) -> list[Finding]:
+                environment: Mapping[str, str] | None = None,
+                compiled_from: Callable[[RequirementLine], bool] | None = None) -> list[Finding]:
     """Check that the lock still satisfies the requirements files it stands in for.
 
     With ``environment`` (a full marker environment, see ``marker_environment``) requirements whose
@@ -134,12 +135,15 @@ def check_drift(requirements: list[RequirementLine], lock: Lock, *,
                 path=where, line=line, hint="regenerate the lock (dockerlock lock)",
             ))
             continue
-        if requirement.extras:
+        if requirement.extras and not (compiled_from and compiled_from(item)):
+            # uv's lock has no dependency graph: only a lock compiled from this very line shows
+            # that what the extras pull in (urllib3[socks] -> PySocks) is in it
             findings.append(Finding(
-                "DLK225", Level.NOTE,
-                f"{requirement.name} is required with extras [{', '.join(sorted(requirement.extras))}]; "
-                "the lock does not record which extras its dependencies came from",
-                path=where, line=line,
+                "DLK225", Level.ERROR,
+                f"{requirement.name}[{','.join(sorted(requirement.extras))}] is required, and the lock cannot "
+                f"show that it holds what those extras pull in (it records no dependencies); a lock made by "
+                "`dockerlock lock` from this file's current content can",
+                path=where, line=line, hint="regenerate the lock (dockerlock lock)",
             ))
         findings.extend(_check_version(item, requirement, entries, universal=environment is None))
         if requirement.url and not item.unresolved_vars:

@@ -63,12 +63,16 @@ class StaleResult:
     changed: tuple[PackageChange, ...] = ()
     requires_python: tuple[str | None, str | None] | None = None  # (old, new) when they differ
     origin: tuple[LockOrigin | None, LockOrigin | None] | None = None  # (old, new) when they differ
+    #: Requirements files whose content changed since the lock recorded it: what the lock was
+    #: compiled from is no longer what they say (migrate can then not vouch for their extras).
+    inputs_changed: tuple[str, ...] = ()
     command: tuple[str, ...] = field(default=(), compare=False)
     duration: float = field(default=0.0, compare=False)
 
     @property
     def stale(self) -> bool:
-        return bool(self.added or self.removed or self.changed or self.requires_python or self.origin)
+        return bool(self.added or self.removed or self.changed or self.requires_python or self.origin
+                    or self.inputs_changed)
 
     def __bool__(self) -> bool:
         return self.stale
@@ -79,6 +83,8 @@ class StaleResult:
         if self.origin:
             old, new = self.origin
             lines.append(f"~ made from {describe_origin(old)} -> {describe_origin(new)}")
+        if self.inputs_changed:
+            lines.append(f"~ changed since the lock was made: {', '.join(self.inputs_changed)}")
         if self.requires_python:
             old_python, new_python = self.requires_python
             lines.append(f"~ requires-python {old_python or '(none)'} -> {new_python or '(none)'}")
@@ -120,12 +126,25 @@ def compare_locks(old: Lock, new: Lock) -> StaleResult:
                     for name in sorted(before.keys() & after.keys()) if before[name] != after[name])
     old_python = str(old.requires_python) if old.requires_python is not None else None
     new_python = str(new.requires_python) if new.requires_python is not None else None
-    origin_changed = new.origin is not None and old.origin != new.origin
+    origin_changed = new.origin is not None and _target(old.origin) != _target(new.origin)
     return StaleResult(
         lock_path=old.path, added=added, removed=removed, changed=changed,
         requires_python=(old_python, new_python) if old_python != new_python else None,
         origin=(old.origin, new.origin) if origin_changed else None,
+        inputs_changed=_inputs_changed(old.origin, new.origin),
     )
+
+
+def _target(origin: LockOrigin | None) -> tuple | None:
+    """What an origin says the lock is for (files, Python, platform), without the content digests."""
+    return None if origin is None else (origin.requirements, origin.python, origin.platform)
+
+
+def _inputs_changed(old: LockOrigin | None, new: LockOrigin | None) -> tuple[str, ...]:
+    if old is None or new is None or not old.inputs:
+        return ()
+    before = dict(old.inputs)
+    return tuple(path for path, digest in new.inputs if path in before and before[path] != digest)
 
 
 def _fresh_resolution(lock_path: Path, requirements: Sequence[Path], *, target: ImageTarget,

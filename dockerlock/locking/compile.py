@@ -75,9 +75,31 @@ def default_output(requirements: Sequence[Path]) -> Path:
 
 
 def origin_for(output: Path, requirements: Sequence[Path], target: ImageTarget) -> LockOrigin:
-    """The ``[tool.dockerlock]`` record of a lock at ``output``: requirements relative to its folder."""
+    """The ``[tool.dockerlock]`` record of a lock at ``output``: requirements relative to its folder,
+    and the digest of every requirements file read (the includes too)."""
     return LockOrigin(tuple(relative_to_lock(output, r) for r in requirements),
-                      target.origin_python, target.origin_platform)
+                      target.origin_python, target.origin_platform, _input_digests(output, requirements))
+
+
+def _input_digests(output: Path, requirements: Sequence[Path]) -> tuple[tuple[str, str], ...]:
+    from dockerlock.lock_names import content_digest
+    from dockerlock.lockfile import read_requirements
+
+    files: dict[Path, None] = {Path(r): None for r in requirements}
+    for path in requirements:
+        try:
+            for line in read_requirements(Path(path)):
+                files.setdefault(Path(line.file), None)
+        except LockError:
+            continue  # uv reports an unreadable file itself
+    digests = []
+    for path in files:
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        digests.append((relative_to_lock(output, path), content_digest(text)))
+    return tuple(digests)
 
 
 def relative_to_lock(output: Path, path: Path) -> str:

@@ -53,23 +53,13 @@ def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word:
     if settings.compile_bytecode and not stanza.pip.has_option("--no-compile"):
         args.append(Arg("--compile-bytecode"))
     args += _hashes(settings, lock, notes)
-    ins = stanza.instruction
     exec_form = stanza.command.kind == "exec"
     env: list[Arg] = []
-    mount_edit = None
-    cache = _pip_cache_mount(ins)
-    if cache is not None:
-        flag, options = cache
-        rendered = "--mount=" + ",".join(f"{k}={UV_CACHE if k in ('target', 'dst', 'destination') else v}"
-                                         for k, v in options.items())
-        if not exec_form and _other_pip_commands(df, stanza):
-            mount_edit = Edit.insert(ins.logical.source_offset(flag.end), " " + rendered)
-        else:
-            mount_edit = Edit(ins.logical.source_span(flag.start, flag.end), rendered)
-        if exec_form:
-            args.append(Arg("--link-mode=copy"))
-        else:
-            env.append(Arg("UV_LINK_MODE=copy"))
+    mount_edit, cached = _cache_mount_edit(df, stanza)
+    if cached and exec_form:
+        args.append(Arg("--link-mode=copy"))
+    elif cached:
+        env.append(Arg("UV_LINK_MODE=copy"))
     else:
         args.append(Arg("--no-cache"))
     env = _kept_environment(stanza, notes) + env
@@ -195,10 +185,42 @@ def _kept_environment(stanza: PipStanza, notes: list[str]) -> list[Arg]:
     return prefix + kept
 
 
-def _pip_cache_mount(ins: Instruction):
+def _cache_mount_edit(df: Dockerfile, stanza: PipStanza) -> tuple[Edit | None, bool]:
+    """(the edit of the RUN's cache mounts, whether the step runs with a uv cache mount).
+
+    The pip cache mount becomes a uv cache mount; while another pip command of the RUN still
+    uses it, the uv mount is added beside it. The edit always replaces the pip mount's text, so
+    two steps of one RUN never both add a uv mount in one pass (their edits clash, the second
+    waits); once a sibling has added it, the last pip step removes the pip mount.
+    """
+    ins = stanza.instruction
+    pip_mount = _cache_mount(ins, "pip")
+    uv_mount = _cache_mount(ins, "/uv")
+    if pip_mount is None:
+        return None, uv_mount is not None
+    flag, options = pip_mount
+    span = ins.logical.source_span(flag.start, flag.end)
+    others = stanza.command.kind != "exec" and _other_pip_commands(df, stanza)
+    if uv_mount is not None:
+        if others:
+            return None, True
+        return Edit(ins.logical.source_span(flag.start, _after_blanks(ins, flag.end)), ""), True
+    rendered = "--mount=" + ",".join(f"{k}={UV_CACHE if k in ('target', 'dst', 'destination') else v}"
+                                     for k, v in options.items())
+    return Edit(span, f"{flag.raw} {rendered}" if others else rendered), True
+
+
+def _after_blanks(ins: Instruction, end: int) -> int:
+    text = ins.logical.text
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return end
+
+
+def _cache_mount(ins: Instruction, target_has: str):
     for flag in ins.flags_named("mount"):
         options = flag.options()
-        if options.get("type") == "cache" and "pip" in options.get("target", options.get("dst", "")):
+        if options.get("type") == "cache" and target_has in options.get("target", options.get("dst", "")):
             return flag, options
     return None
 
@@ -210,6 +232,7 @@ def _other_pip_commands(df: Dockerfile, stanza: PipStanza) -> bool:
         if c.position == stanza.command.position:
             continue
         vals = [w.value or w.raw for w in c.argv]
-        if vals and (posixpath.basename(vals[0]).startswith("pip") or "pip" in vals[1:3]):
+        if vals and posixpath.basename(vals[0]) != "uv" and (posixpath.basename(vals[0]).startswith("pip")
+                                                            or "pip" in vals[1:3]):
             return True
     return False
