@@ -35,3 +35,16 @@ def corpus_params() -> list:
     if not files:
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}"))]
     return [pytest.param(p, id=p.name) for p in files]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Real image builds take minutes: CI runs them (``.ci/run`` sets DOCKERLOCK_BUILD_TESTS=1);
+    a default local run skips them, so it stays under about three minutes."""
+    import os
+
+    if os.environ.get("DOCKERLOCK_BUILD_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="image builds run in CI; set DOCKERLOCK_BUILD_TESTS=1 to run them here")
+    for item in items:
+        if "build" in item.keywords:
+            item.add_marker(skip)
