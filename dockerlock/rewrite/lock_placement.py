@@ -11,8 +11,8 @@ and both ends are checked against each other before anything is planned.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
-import re
 from dataclasses import dataclass
 
 from dockerlock.context import BuildContext
@@ -197,30 +197,21 @@ def _copy_destination(df: Dockerfile, at: Instruction, line: str) -> str | None:
     return expand(df, at, args.rsplit(" ", 1)[-1])
 
 
-_TOKEN = re.compile(r"[^\s/'\"=:;,()\[\]{}$`&|<>]+")
-
-
-def mentions(df: Dockerfile) -> dict[str, list[int]]:
-    """File-name-like token -> indexes of the instructions that mention it (cached per file)."""
-    key = ("mentions",)
-    if key not in df.cache:
-        index: dict[str, list[int]] = {}
-        for ins in df.instructions:
-            text = ins.logical.text + "".join(h.body for h in ins.heredocs)
-            for token in set(_TOKEN.findall(text)):
-                index.setdefault(token, []).append(ins.index)
-        df.cache[key] = index
-    return df.cache[key]  # type: ignore[return-value]
-
-
 def _used_elsewhere(df: Dockerfile, stanza: PipStanza, first: RequirementsFile) -> bool:
     """Does any other instruction mention the requirements file (rm, another pip, COPY --from)?"""
     assert first.provider is not None and first.image_path is not None
     provider = first.provider.instruction
     base = posixpath.basename(first.image_path)
-    if any(index not in (provider.index, stanza.instruction.index) and index > provider.index
-           for index in mentions(df).get(base, ())):
-        return True
+    text = df.source.text
+    starts = df.cache.get(("instruction-starts",))
+    if starts is None:
+        starts = df.cache[("instruction-starts",)] = [ins.span.start for ins in df.instructions]
+    at = text.find(base, provider.span.end)
+    while at >= 0:  # every later mention, by its instruction (comments between them count for none)
+        ins = df.instructions[bisect.bisect_right(starts, at) - 1]
+        if ins.index not in (provider.index, stanza.instruction.index) and ins.span.start <= at < ins.span.end:
+            return True
+        at = text.find(base, at + len(base))
     commands, _ = run_commands(df, stanza.instruction)
     own = stanza.command.source_span()
     return any(c.position != stanza.command.position and not c.source_span().contains(own)
