@@ -105,11 +105,7 @@ def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
             rel = f"{rel_folder}/{name}" if rel_folder else name
             host = Path(folder, name)
             if host.is_symlink():
-                kind = _symlink_kind(host, real_root)
-                if kind == "outside":
-                    outside[rel] = str(host.resolve())
-                elif kind == "dir":
-                    dirs.add(rel)
+                _record_symlink(host, rel, real_root, files, dirs, outside)
                 continue
             if name in SKIPPED_FOLDERS or (host / "pyvenv.cfg").exists():
                 continue
@@ -120,21 +116,27 @@ def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
             rel = f"{rel_folder}/{name}" if rel_folder else name
             host = Path(folder, name)
             if host.is_symlink():
-                kind = _symlink_kind(host, real_root)
-                if kind == "outside":
-                    outside[rel] = str(host.resolve())
-                    continue
-                if kind == "dir":
-                    dirs.add(rel)
-                    continue
-                if kind is None:
-                    continue  # dangling: BuildKit cannot copy it either
+                _record_symlink(host, rel, real_root, files, dirs, outside)
+                continue
             files.add(rel)
         count += len(names) + len(subdirs)
         if count > limit:
             complete = False
             break
     return FileIndex(frozenset(files), frozenset(dirs), MappingProxyType(outside), complete)
+
+
+def _record_symlink(host: Path, rel: str, real_root: Path, files: set[str], dirs: set[str],
+                    outside: dict[str, str]) -> None:
+    """A symlink counts as what it points to, inside the context; one pointing outside is
+    remembered as such; a dangling one is nothing (BuildKit cannot copy it either)."""
+    kind = _symlink_kind(host, real_root)
+    if kind == "outside":
+        outside[rel] = str(host.resolve())
+    elif kind == "dir":
+        dirs.add(rel)
+    elif kind == "file":
+        files.add(rel)
 
 
 def _symlink_kind(host: Path, real_root: Path) -> str | None:

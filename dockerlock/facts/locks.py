@@ -222,3 +222,13 @@ def locks_in_use(df, ctx: BuildContext, settings: Settings) -> list[LockInUse]:
         found.append(LockInUse(step.lock_context_path, tuple(step.requirements_paths(ctx)), (),
                                image_python(df, step.stage), platform, step.step.instruction.start_line))
     return found
+
+
+def readable_lock(ctx: BuildContext, settings: Settings, stanza: PipStanza):
+    """(choice, the parsed ``Lock``) when the lock that stands in for ``stanza`` exists and is valid
+    and locks are being checked; else None (``lock_present`` says why)."""
+    if not settings.lock_check:
+        return None
+    choice = choose_lock(ctx, settings, stanza)
+    lock = ctx.lock(choice.context_path) if choice.context_path else None
+    return (choice, lock) if is_lock(lock) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import choose_lock, is_lock
+from dockerlock.facts.locks import readable_lock
 from dockerlock.rules.base import Code, Decision, Phase
 
 LOCK_COVERS_MORE = Code(
@@ -20,12 +20,10 @@ PHASE = Phase.LOCK
 
 
 def check(stanza, rc):
-    if not rc.settings.lock_check:
+    found = readable_lock(rc.ctx, rc.settings, stanza)
+    if found is None or found[1].origin is None:
         return
-    choice = choose_lock(rc.ctx, rc.settings, stanza)
-    lock = rc.ctx.lock(choice.context_path) if choice.context_path else None
-    if not is_lock(lock) or lock.origin is None:
-        return
+    choice, lock = found
     folder = posixpath.dirname(choice.context_path)
     made_from = {posixpath.normpath(posixpath.join(folder, r)) for r in lock.origin.requirements}
     installs = {f.context_path for f in stanza.requirements if f.context_path}

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import (
-    choose_lock,
-    drift,
-    is_lock,
-    target_platform,
-    target_python,
-)
+from dockerlock.facts.locks import drift, readable_lock, target_platform, target_python
 from dockerlock.rules.base import Code, Decision, Phase
 
 LOCK_DRIFT = Code(
@@ -29,12 +23,10 @@ PHASE = Phase.LOCK
 
 
 def check(stanza, rc):
-    if not rc.settings.lock_check:
+    found = readable_lock(rc.ctx, rc.settings, stanza)
+    if found is None:
         return
-    choice = choose_lock(rc.ctx, rc.settings, stanza)
-    lock = rc.ctx.lock(choice.context_path) if choice.context_path else None
-    if not is_lock(lock):
-        return
+    choice, lock = found
     python, _source = target_python(rc.ctx, stanza, rc.df, choice.context_path)
     files = [(f.context_path, f.option == "-c") for f in stanza.files if f.context_path]
     problems = [f for f in drift(rc.ctx, lock, files, python, target_platform(stanza)) if f.level == Level.ERROR]

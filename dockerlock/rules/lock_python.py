@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import choose_lock, is_lock, target_platform, target_python
+from dockerlock.facts.locks import readable_lock, target_platform, target_python
 from dockerlock.lockfile import check_python
 from dockerlock.rules.base import Code, Decision, Phase
 
@@ -19,12 +19,10 @@ PHASE = Phase.LOCK
 
 
 def check(stanza, rc):
-    if not rc.settings.lock_check:
+    found = readable_lock(rc.ctx, rc.settings, stanza)
+    if found is None:
         return
-    choice = choose_lock(rc.ctx, rc.settings, stanza)
-    lock = rc.ctx.lock(choice.context_path) if choice.context_path else None
-    if not is_lock(lock):
-        return
+    choice, lock = found
     python, source = target_python(rc.ctx, stanza, rc.df, choice.context_path)
     fix = f"regenerate it for this image with `dockerlock lock {rc.path}`"
     shown = rc.ctx.show(choice.context_path)

@@ -21,7 +21,7 @@ import difflib
 import posixpath
 import shlex
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dockerlock import shell
 from dockerlock.context import BuildContext
@@ -29,6 +29,7 @@ from dockerlock.diagnostics import DockerlockError, Finding, Level
 from dockerlock.edits import Edit, apply_edits, verify_untouched
 from dockerlock.engine import FileResult, finish
 from dockerlock.facts.commands import Command, run_commands
+from dockerlock.facts.uv_steps import UvStep, uv_steps
 from dockerlock.facts.copies import copy_provides, split_copy, workdir_of
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.record import (
@@ -212,64 +213,6 @@ def _describe(lines: tuple[str, ...]) -> str:
 
 
 # -- without a record ---------------------------------------------------------------------------
-@dataclass
-class _UvStep:
-    command: Command
-    sync: bool
-    lock_word: str
-    python: str | None
-    system: bool
-    carried: list[str] = field(default_factory=list)
-
-
-def _parse_uv_step(cmd: Command) -> _UvStep | None:
-    vals = [w.value if w.value is not None else w.raw for w in cmd.argv]
-    if len(vals) < 4 or posixpath.basename(vals[0]) != "uv" or vals[1] != "pip" or vals[2] not in ("sync", "install"):
-        return None
-    sync = vals[2] == "sync"
-    lock = None
-    python = None
-    system = False
-    carried: list[str] = []
-    i = 3
-    while i < len(vals):
-        v = vals[i]
-        if v in ("-r", "--requirement", "--requirements") and i + 1 < len(vals):
-            lock = vals[i + 1]
-            i += 2
-            continue
-        if v.startswith("--python="):
-            python = v.split("=", 1)[1]
-        elif v in ("--python", "-p") and i + 1 < len(vals):
-            python = vals[i + 1]
-            i += 2
-            continue
-        elif v == "--system":
-            system = True
-        elif v in ("--index-url", "--extra-index-url", "--find-links", "-i", "-f") and i + 1 < len(vals):
-            carried += [v, vals[i + 1]]
-            i += 2
-            continue
-        elif v in ("--no-index", "--break-system-packages"):
-            carried.append(v)
-        elif not v.startswith("-") and sync and lock is None:
-            lock = v
-        i += 1
-    if lock is None or not posixpath.basename(lock).startswith("pylock"):
-        return None
-    return _UvStep(cmd, sync, lock, python, system, carried)
-
-
-def uv_steps(df: Dockerfile, stage) -> list[_UvStep]:
-    """Every ``uv pip sync|install <pylock>`` command in the stage's RUN instructions."""
-    steps: list[_UvStep] = []
-    for ins in stage.instructions:
-        if ins.keyword == "RUN":
-            commands, _ = run_commands(df, ins)
-            steps.extend(step for c in commands if (step := _parse_uv_step(c)) is not None)
-    return steps
-
-
 def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> list[list[Edit]]:
 
     groups: list[list[Edit]] = []
@@ -293,7 +236,7 @@ def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> l
     return groups
 
 
-def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep,
+def _revert_step(df: Dockerfile, context: BuildContext, stage, step: UvStep,
                  result: FileResult) -> list[Edit] | None:
     ins = step.command.instruction
     path = df.source.path
@@ -323,7 +266,7 @@ def _revert_step(df: Dockerfile, context: BuildContext, stage, step: _UvStep,
         launcher = [posixpath.join(folder, "pip")] if folder.endswith("/bin") else [step.python, "-m", "pip"]
     else:
         launcher = ["pip"]
-    argv = launcher + ["install", "--no-cache-dir", "--upgrade", "-r", req_word] + step.carried
+    argv = launcher + ["install", "--no-cache-dir", "--upgrade", "-r", req_word] + list(step.carried)
     if step.command.kind == "exec":
         import json
 
@@ -364,7 +307,7 @@ def _uv_commands(df: Dockerfile, stage) -> list[Command]:
     return out
 
 
-def _uv_only_for(df: Dockerfile, stage, steps: list[_UvStep]):
+def _uv_only_for(df: Dockerfile, stage, steps: list[UvStep]):
     reverted = {(s.command.instruction.index, s.command.position) for s in steps}
     for c in _uv_commands(df, stage):
         yield (c.instruction.index, c.position) in reverted
