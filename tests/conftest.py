@@ -14,6 +14,10 @@ import pytest
 # --hypothesis-profile option is applied, i.e. before test modules are imported.
 import strategies  # noqa: E402,F401
 
+# Real image builds: one harness (podman + local base images) for the whole session, shared by
+# every module that builds images.
+from build_harness import harness, podman, uv_command  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -19,7 +19,7 @@ from dockerlock.verify import (
     ratio, run_process,
 )
 from dockerlock.verify.venvs import (
-    VENV_SEEDS, PipStep, UvStep, find_uv, plan_venvs, resolve_python, verify_in_venvs,
+    VENV_SEEDS, PipStep, UvStep, plan_venvs, resolve_python, verify_in_venvs,
 )
 
 
@@ -265,13 +265,7 @@ def test_seeds_are_explicit():
 
 # --------------------------------------------------------------------------- real pip and uv
 
-@pytest.fixture(scope="session")
-def uv_command() -> list[str]:
-    try:
-        return find_uv()
-    except DockerlockError as exc:
-        pytest.skip(f"uv is not available: {exc}")
-
+# uv_command (the uv to run, or a skip) comes from conftest.py.
 
 @pytest.fixture(scope="session")
 def index_reachable(uv_command) -> None:
