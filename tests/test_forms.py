@@ -348,3 +348,15 @@ def test_two_steps_sharing_a_cache_mount_get_one_uv_mount_over_two_passes():
     result = assert_migrates(before, after, {**FILES, "requirements-dev.txt": "six==1.16.0\n",
                                              "pylock.dev.toml": LOCK})
     assert result.converted == 2
+
+
+def test_prefix_on_a_distros_own_python_is_refused():
+    """Debian's python3 puts --prefix installs in PREFIX/local/lib/python3.X/dist-packages, uv in
+    PREFIX/lib/python3.X/site-packages (tests/test_forms_build.py builds both)."""
+    text = ("FROM debian:bookworm-slim AS builder\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends python3-pip\n"
+            "WORKDIR /app\nCOPY requirements.txt .\nRUN pip install --prefix=/install -r requirements.txt\n")
+    result = run_migrate(text, FILES)
+    assert result.new_text is None and [f.code for f in result.findings] == ["DLK115"]
+    assert "--prefix on debian:bookworm-slim: unless the image runs a python.org build" in \
+        result.findings[0].message

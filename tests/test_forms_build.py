@@ -222,9 +222,6 @@ def test_prefix_builder_pattern_installs_the_same_distributions(podman, python_o
         assert_same_install(podman, built, f"/usr/local/{SITE}", "/usr/local/bin/tabulate")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "migrate converts --prefix on a distro Python: Debian's pip writes PREFIX/local/lib/python3.11/"
-    "dist-packages (posix_local), uv writes PREFIX/lib/python3.11/site-packages"))
 def test_prefix_on_debian_python(podman, forms_context, tmp_path):
     """On Debian's python3, the conversion must keep pip's layout under the prefix, or refuse."""
     text = ("FROM debian:bookworm-slim AS builder\n"

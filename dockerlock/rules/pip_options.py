@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
+from dockerlock.facts.images import image_python, root_image
 from dockerlock.rules.base import Code, Decision, Phase
 from dockerlock.shell import Action, rule_for
 
@@ -36,5 +37,12 @@ def check(stanza, rc):
         reasons.append("--user inside a virtual environment: pip itself refuses it there")
     if "--user" in names and stanza.command.kind == "exec":
         reasons.append("--user in an exec-form RUN: the user base can only be found by a shell")
+    if "--prefix" in names and image_python(rc.df, stanza.stage) is None:
+        # Debian's and Ubuntu's own python3 install --prefix into PREFIX/local/lib/pythonX.Y/
+        # dist-packages (their posix_local scheme); uv always uses PREFIX/lib/pythonX.Y/site-packages,
+        # the layout of the python.org builds the official python images ship (proven by image builds)
+        reasons.append(f"--prefix on {root_image(rc.df, stanza.stage)}: unless the image runs a python.org "
+                       "build (the official python images), its Python may lay out a prefix differently "
+                       "from uv (Debian's python3 uses PREFIX/local/lib/pythonX.Y/dist-packages)")
     if reasons:
         yield PIP_OPTION.at(f"{stanza.described} left as is: " + "; ".join(reasons), rc.path, stanza.line)
