@@ -51,12 +51,13 @@ class DockerlockError(Exception):
     kind = "error"
 
     def __init__(self, reason: str, path: str | None = None, line: int | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.path = path
         self.line = line
         self.hint = hint
+        self.code = code  # the rule's code when a rule's finding stopped the file (DLK104...)
 
     def with_path(self, path: str) -> "DockerlockError":
         """Name the file the error is about, unless it already names one."""

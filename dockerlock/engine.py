@@ -103,7 +103,8 @@ def migrate_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings
         decisive = blocked.decisive
         assert decisive is not None
         hint = decisive.hint if decisive.hint and decisive.hint not in decisive.message else None
-        return _counted(df, reviews, error=DockerlockError(decisive.message, df.source.path, decisive.line, hint))
+        return _counted(df, reviews, error=DockerlockError(decisive.message, df.source.path, decisive.line, hint,
+                                                           code=decisive.code))
     return _counted(df, reviews)
 
 

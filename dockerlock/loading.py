@@ -37,23 +37,35 @@ MAX_TEXT_BYTES = 8 * 1024 * 1024
 MAX_ROUNDS = 16
 
 
-def repository_root(start: Path) -> Path | None:
+def repository_root(start: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git``; ``known`` remembers answers
+    per folder, so a run over a thousand sibling folders looks at their parent once."""
     try:
         here = start.resolve()
     except (OSError, RuntimeError):  # symlink loops
         return None
+    seen: list[Path] = []
+    found: Path | None = None
     for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
+        if known is not None and folder in known:
+            found = known[folder]
+            break
+        seen.append(folder)
+        if os.path.exists(os.path.join(folder, ".git")):
+            found = folder
+            break
+    if known is not None:
+        known.update(dict.fromkeys(seen, found))
+    return found
 
 
-def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = None) -> tuple[Path, bool]:
+def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = None,
+               known_repositories: dict[Path, Path | None] | None = None) -> tuple[Path, bool]:
     """The build context root for ``dockerfile`` given its context-relative COPY ``sources``."""
     if explicit is not None:
         return explicit.resolve(), False
     start = dockerfile.resolve().parent
-    stop = repository_root(start)
+    stop = repository_root(start, known_repositories)
     candidates = [start]
     for parent in start.parents:
         if stop is None or stop == parent or stop in parent.parents:
@@ -81,7 +93,7 @@ def _exists_on_disk(folder: Path, rel: str) -> bool:
             import glob
 
             return bool(glob.glob(str(folder / rel)))
-        return (folder / rel).exists()
+        return os.path.exists(os.path.join(folder, rel))
     except (OSError, ValueError):  # a name too long, a NUL: no such source
         return False
 
@@ -170,12 +182,18 @@ class ContextLoader:
     _data: dict[tuple[Path, str], bytes | None] = field(default_factory=dict)
     _locks: dict[tuple[Path, str], object] = field(default_factory=dict)
     _unreadable: dict[tuple[Path, str], str] = field(default_factory=dict)
+    _repositories: dict[Path, Path | None] = field(default_factory=dict)
 
     def load(self, dockerfile: Path, df, settings) -> BuildContext:
         """The build context of ``dockerfile`` (parsed as ``df``) with every file its rules read."""
+        from dockerlock.facts.commands import mentions_python_tooling
         from dockerlock.facts.needs import copy_sources, files_needed
 
-        root, inferred = infer_root(dockerfile, copy_sources(df), self.explicit_root or settings.context)
+        if not any(ins.keyword == "RUN" and mentions_python_tooling(ins) for ins in df.instructions):
+            # No RUN runs pip, uv or a venv: no rule reads the context, so it is not looked for.
+            return BuildContext(dockerfile.parent, True, FileIndex(complete=False), shown=".")
+        root, inferred = infer_root(dockerfile, copy_sources(df), self.explicit_root or settings.context,
+                                    self._repositories)
         ctx = self.index(root, inferred)
         for _ in range(MAX_ROUNDS):
             wanted = {p for p in files_needed(df, ctx, settings)

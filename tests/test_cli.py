@@ -92,7 +92,7 @@ def test_error_names_file_and_line_once_and_other_files_still_processed(tree):
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("broken/Dockerfile:3: error: lock file broken/pylock.toml does not exist; create it "
+    assert lines[0].startswith("broken/Dockerfile:3: error DLK104: lock file broken/pylock.toml does not exist; create it "
                                "with `dockerlock lock broken/Dockerfile`")
     assert not lines[0].startswith("broken/Dockerfile: error: broken/Dockerfile")  # one location prefix
     assert "does not exist" in lines[0]

@@ -63,8 +63,9 @@ def test_corpus_migrate_invariants(path):
 
 
 # An independent reading of "this RUN runs pip with a requirements file": pip (any launcher
-# spelling), then `install` (or wheel/download) and a -r/--requirement option in the same command.
-PIP_REQUIREMENTS = re.compile(r"(?<!uv )(?<![\w-])pip[0-9.]*[\"']?(?:\s+[^&;|\n]*?)?\s(?:install|wheel|download)\b"
+# spelling, or a variable launcher such as ${PIP_CMD}), then `install` (or wheel/download) and a
+# -r/--requirement option in the same command.
+PIP_REQUIREMENTS = re.compile(r"(?<!uv )(?:(?<![\w-])pip[0-9.]*|\$\{?[A-Za-z_]\w*\}?)[\"']?(?:\s+[^&;|\n]*?)?\s(?:install|wheel|download)\b"
                               r"[^&;|\n]*?\s(?:-r|--requirements?)(?:[\s=]|(?=[\"'$/\w]))", re.I)
 
 

@@ -181,7 +181,7 @@ def test_migrate_hook_reports_an_unconvertible_file_without_failing(tmp_path):
     result = run_hook("dockerlock-migrate", ["Dockerfile"], tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("Dockerfile:3: error: lock file pylock.toml does not exist; create it with `dockerlock lock Dockerfile`")
+    assert result.stderr.startswith("Dockerfile:3: error DLK104: lock file pylock.toml does not exist; create it with `dockerlock lock Dockerfile`")
     assert "does not exist" in result.stderr
     assert (tmp_path / "Dockerfile").read_text() == PIP
 

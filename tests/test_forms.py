@@ -137,6 +137,24 @@ def test_pip_launcher_in_a_variable_is_read_through_its_default():
                    "value: give it a default (ARG/ENV) or call pip directly")]
 
 
+@pytest.mark.parametrize("launcher", ["${PIP_CMD}", "$PIP_CMD", '"${PIP_CMD}"'])
+def test_pip_launcher_in_a_variable_of_any_name_is_seen(launcher):
+    """A launcher variable whose name does not spell ``pip`` as a word is still read."""
+    before = ("FROM python:3.11-slim\n"
+              "ARG PIP_CMD=pip\n"
+              "COPY requirements.txt .\n"
+              f"RUN {launcher} install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             "ARG PIP_CMD=pip\n"
+             f"{UV}\n"
+             "COPY pylock.toml .python-version ./\n"
+             f"RUN uv pip install -r pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)
+    unknown = run_migrate(before.replace("ARG PIP_CMD=pip\n", ""), FILES)
+    assert unknown.new_text is None
+    assert [f.code for f in unknown.findings] == ["DLK114"]
+
+
 def test_virtual_env_launcher_keeps_the_variable():
     before = ("FROM python:3.11-slim\n"
               "ENV VIRTUAL_ENV=/opt/venv\n"

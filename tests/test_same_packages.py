@@ -114,12 +114,14 @@ def runs(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("RUN ")]
 
 
-def assert_refused(result, where: str, *fragments: str) -> str:
-    """migrate stopped on one file: exit 2, the error on stderr at ``where``, nothing on stdout."""
+def assert_refused(result, where: str, *fragments: str, code: str = "DLK107") -> str:
+    """migrate stopped on one file: exit 2, the error (with the code of the rule that stopped
+    it; DLK107, the lock does not cover the requirements, unless said) on stderr at ``where``,
+    nothing on stdout."""
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     first, summary = result.stderr.splitlines()
-    assert first.startswith(f"{where}: error: "), first
+    assert first.startswith(f"{where}: error {code}: "), first
     for fragment in fragments:
         assert fragment in first, (fragment, first)
     assert summary == "0 files converted (0 stanzas), 0 unchanged, 0 stanzas skipped, 1 error"

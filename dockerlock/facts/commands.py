@@ -51,8 +51,10 @@ class Command:
         return ins.logical.source_span(self.base + self.command.start, self.base + self.command.end)
 
 
-# pip/pip3/pip3.11 as a word (not "pipefail"), venv creation/activation, uv itself.
-_INTERESTING = re.compile(r"(?<![\w-])pip[0-9.]*(?![\w-])|venv|activate|(?<![\w-])uv(?![\w-])|conda", re.I)
+# pip/pip3/pip3.11 as a word (not "pipefail"), venv creation/activation, uv itself, and a
+# variable launcher (``${PIP_CMD} install``): whether that one is pip, ARG/ENV values decide.
+_INTERESTING = re.compile(r"(?<![\w-])pip[0-9.]*(?![\w-])|venv|activate|(?<![\w-])uv(?![\w-])|conda"
+                          r"|\$\{?[A-Za-z_]\w*\}?[\"']?\s+(?:install|wheel|download)(?![\w-])", re.I)
 
 
 def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:

@@ -42,7 +42,8 @@ def finding_line(f: Finding, given: str) -> str:
 
 def error_line(o: Outcome) -> str:
     assert o.error is not None
-    text = f"error: {o.error.reason}"
+    code = getattr(o.error, "code", None)
+    text = f"error {code}: {o.error.reason}" if code else f"error: {o.error.reason}"
     if o.error.hint:
         text += f" (hint: {o.error.hint})"
     return located(o.error.path, o.error.line, o.path, text)
