@@ -8,8 +8,9 @@ migrate, step by step:
 1. every pip stanza is reviewed by the ``MIGRATE`` rules, phase by phase; the first phase
    that decides (refused, deferred, blocked) ends its review; a stanza that passes every
    gate gets the conversion's finding, carrying a ``Fix``;
-2. fixes are applied together unless they overlap (ruff's model): an overlapping fix waits
-   for the next pass, which reviews the rewritten text again (at most ``MAX_PASSES``);
+2. fixes are applied together unless they overlap or share an isolation group (ruff's
+   model): such a fix is skipped, never fatal, and waits for the next pass, which reviews
+   the rewritten text again; each pass converts at least one stanza, so the passes end;
 3. the record comments are made from the line diff between the input and the result, one
    per changed region, so revert restores each region exactly;
 4. before anything is returned: the result parses, every instruction outside the changed
@@ -32,7 +33,6 @@ from dockerlock.rules.base import Decision, Phase, RuleContext
 from dockerlock.settings import Settings
 from dockerlock.source import Source, Span
 
-MAX_PASSES = 4
 
 
 @dataclass
@@ -136,7 +136,9 @@ def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
     slots = list(range(len(reviews)))  # which stanza of the input each pending review is about
     pending = reviews
     current = df
-    for _ in range(MAX_PASSES):
+    # Every pass applies at least the first fix and so converts a stanza: one pass per stanza,
+    # and one to see nothing is left, always suffice; the guard below only catches a bug.
+    for _ in range(len(reviews) + 1):
         fixes = [f.fix for r in pending for f in r.findings if f.fix is not None]
         taken, _waiting = select_fixes(fixes)
         text = apply_edits(current.source.text, [e for fix in taken for e in fix.edits])

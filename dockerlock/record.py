@@ -197,6 +197,13 @@ def make_record_line(original: str, migrated: str, eol: str, following: str) -> 
 
 
 # -- reading ---------------------------------------------------------------------------------
+def restores_a_stanza(record: Record) -> bool:
+    """Does reverting ``record`` bring back a RUN (a pip stanza), rather than only take away lines
+    migrate added (the uv binary's COPY) or put back a COPY it removed?"""
+    return any(line.lstrip().upper().startswith("RUN") and line.lstrip()[3:4] in (" ", "\t", "")
+               for line in record.original.splitlines())
+
+
 def looks_like_record(text: str) -> bool:
     """True when ``text`` (one line, no line ending) carries a record's marks."""
     if "dockerlock" not in text and not text.lstrip(" \t").startswith("#"):

@@ -368,6 +368,35 @@ def test_two_steps_sharing_a_cache_mount_get_one_uv_mount_over_two_passes():
     assert result.converted == 2
 
 
+def test_five_steps_sharing_a_cache_mount_go_one_per_pass_and_the_last_drops_the_pip_mount():
+    """More sharing steps than any fixed pass limit: never fatal, one uv mount, no pip mount."""
+    names = "abcde"
+    before = ("FROM python:3.11-slim\nCOPY . .\nRUN --mount=type=cache,target=/root/.cache/pip \\\n    "
+              + " && ".join(f"pip install -r requirements-{n}.txt" for n in names) + "\n")
+    after = ("FROM python:3.11-slim\nCOPY . .\n" f"{UV}\n"
+             "RUN --mount=type=cache,target=/root/.cache/uv \\\n    "
+             + " && ".join(f"UV_LINK_MODE=copy uv pip install -r pylock.{n}.toml --system --compile-bytecode "
+                           "--require-hashes" for n in names) + "\n")
+    files = {**FILES, **{f"requirements-{n}.txt": "six==1.16.0\n" for n in names},
+             **{f"pylock.{n}.toml": LOCK for n in names}}
+    assert assert_migrates(before, after, files).converted == 5
+
+
+def test_a_step_left_on_pip_keeps_the_pip_cache_mount_beside_the_uv_one():
+    before = ("FROM python:3.11-slim\nCOPY . .\nRUN --mount=type=cache,target=/root/.cache/pip \\\n"
+              "    pip install -r requirements-a.txt && pip install -r requirements-b.txt "
+              "&& pip install -r requirements-c.txt gunicorn\n")
+    after = ("FROM python:3.11-slim\nCOPY . .\n" f"{UV}\n"
+             "RUN --mount=type=cache,target=/root/.cache/pip --mount=type=cache,target=/root/.cache/uv \\\n"
+             "    UV_LINK_MODE=copy uv pip install -r pylock.a.toml --system --compile-bytecode --require-hashes "
+             "&& UV_LINK_MODE=copy uv pip install -r pylock.b.toml --system --compile-bytecode --require-hashes "
+             "&& pip install -r requirements-c.txt gunicorn\n")
+    files = {**FILES, **{f"requirements-{n}.txt": "six==1.16.0\n" for n in "abc"},
+             **{f"pylock.{n}.toml": LOCK for n in "abc"}}
+    result = assert_migrates(before, after, files)
+    assert (result.converted, result.refused) == (2, 1)
+
+
 def test_prefix_on_a_distros_own_python_is_refused():
     """Debian's python3 puts --prefix installs in PREFIX/local/lib/python3.X/dist-packages, uv in
     PREFIX/lib/python3.X/site-packages (tests/test_forms_build.py builds both)."""
@@ -378,3 +407,30 @@ def test_prefix_on_a_distros_own_python_is_refused():
     assert result.new_text is None and [f.code for f in result.findings] == ["DLK115"]
     assert "--prefix on debian:bookworm-slim: unless the image runs a python.org build" in \
         result.findings[0].message
+
+
+def test_lock_for_another_python_is_refused_naming_where_the_version_came_from():
+    """DLK106: the image's Python (FROM tag) outside the lock's requires-python, or a lock that
+    records another Python or platform, stops the file; the message says which image."""
+    text = "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    files = {"requirements.txt": "six==1.16.0\n"}
+    narrow = run_migrate(text, {**files, "pylock.toml": placeholder_lock(requires_python=">=3.10,<3.12")})
+    assert narrow.new_text is None
+    assert [(f.code, f.line) for f in narrow.findings if f.level.value == "error"] == [("DLK106", 3)]
+    assert narrow.error is not None and narrow.error.code == "DLK106"
+    assert narrow.error.reason.startswith("the image python:3.12-slim uses Python 3.12, but the lock's "
+                                          "requires-python is <3.12,>=3.10")
+    assert narrow.error.reason.endswith("regenerate it for this image with `dockerlock lock Dockerfile`")
+
+    recorded = ('\n[tool.dockerlock]\nrequirements = ["requirements.txt"]\npython = "3.11"\n'
+                'platform = "linux/amd64"\n')
+    other = run_migrate(text, {**files, "pylock.toml": placeholder_lock(extra=recorded)})
+    assert other.new_text is None and other.error is not None
+    assert other.error.reason.startswith("lock file ")  # then the lock's path, as the user would type it
+    assert other.error.reason.endswith("/pylock.toml was compiled for Python 3.11, but the image "
+                                       "python:3.12-slim runs Python 3.12; regenerate it for this image with "
+                                       "`dockerlock lock Dockerfile`")
+    arm = run_migrate(text.replace("FROM ", "FROM --platform=linux/arm64 "),
+                      {**files, "pylock.toml": placeholder_lock(extra=recorded.replace("3.11", "3.12"))})
+    assert arm.error is not None and arm.error.code == "DLK106"
+    assert "was compiled for linux/amd64, but the image is built for linux/arm64" in arm.error.reason

@@ -158,6 +158,25 @@ def test_migrate_writes_a_record_that_reads_and_reverts_exactly():
     assert [f.code for f in result.findings] == ["DLK301"]
 
 
+def test_revert_counts_the_stanzas_it_restores_not_every_record():
+    """Three records (the uv stage added at the top, the requirements COPY moved, the pip RUN
+    replaced) make one stanza: only a record that brings back a RUN counts as one."""
+    before = ("ARG UV_VERSION=0.5.1\nFROM python:3.11-slim\nCOPY requirements.txt .\nRUN apt-get update\n"
+              "RUN pip install -r requirements.txt\n")
+    files = {"requirements.txt": "six\n", "pylock.toml": placeholder_lock(), ".python-version": "3.11\n"}
+    out = migrated(before, files, Settings(uv_version="${UV_VERSION}"))
+    assert [line.split(";")[0] for line in out.splitlines() if line.startswith("# dockerlock:")] == [
+        "# dockerlock: added the lines below", "# dockerlock: replaced `COPY requirements.txt .`",
+        "# dockerlock: replaced `RUN pip install -r requirements.txt`"]
+    result = revert(out, files)
+    assert result.error is None and result.new_text == before
+    assert result.converted == 1
+    assert [f.message for f in result.findings] == [
+        "restored the lines migrate added or removed around a stanza",
+        "restored the lines migrate added or removed around a stanza",
+        "restored the original pip stanza from the record"]
+
+
 def test_truncated_data_is_refused_naming_the_line():
     out = migrated_app()
     data = re.search(r"d=([\w-]+)\]", out).group(1)

@@ -474,7 +474,8 @@ def test_check_on_an_unmigrated_file_reports_what_migrate_would_stop_on(online):
 
     lock("svc/requirements.txt", "--python-version", "3.11")   # a lock, but for another image's Python
     other_python = check_line()
-    assert ("uses Python 3.12, but the lock's requires-python is <3.12,>=3.11; regenerate it for this image with "
+    assert ("the image python:3.12-slim uses Python 3.12, but the lock's requires-python is <3.12,>=3.11; "
+            "regenerate it for this image with "
             "`dockerlock lock svc/Dockerfile`") in other_python
 
     lock("svc/Dockerfile")

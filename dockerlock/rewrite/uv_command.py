@@ -38,6 +38,9 @@ class UvCommand:
     mount_edit: Edit | None = None  # the pip cache mount turned into a uv cache mount
     notes: tuple[str, ...] = ()
     problem: str | None = None
+    #: Set while other pip commands of the RUN share its pip cache mount: their rewrites go one
+    #: per pass, so whichever is converted last sees no pip command left and drops the mount.
+    isolation: str | None = None
 
 
 def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word: str, lock) -> UvCommand:
@@ -56,6 +59,7 @@ def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word:
     exec_form = stanza.command.kind == "exec"
     env: list[Arg] = []
     mount_edit, cached = _cache_mount_edit(df, stanza)
+    isolation = f"pip-cache-mount:{stanza.instruction.index}" if _shares_pip_cache_mount(df, stanza) else None
     if cached and exec_form:
         args.append(Arg("--link-mode=copy"))
     elif cached:
@@ -66,7 +70,8 @@ def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word:
     if exec_form:
         if any(a.shell and not _literal(a.text) for a in env + args):
             return UvCommand(problem="an exec-form RUN has no shell to expand the variables the uv step needs")
-        return UvCommand(json.dumps([_literal(a.text) or a.text for a in args]), mount_edit, tuple(notes))
+        return UvCommand(json.dumps([_literal(a.text) or a.text for a in args]), mount_edit, tuple(notes),
+                         isolation=isolation)
     words = []
     for a in env + args:
         try:
@@ -75,7 +80,7 @@ def uv_command(df: Dockerfile, settings: Settings, stanza: PipStanza, lock_word:
             return UvCommand(problem=f"cannot write {exc} in the generated command")
     text = " ".join(words)
     problem = _quoting_problem(text, stanza.command.quoting) if stanza.command.kind == "wrapped" else None
-    return UvCommand(text, mount_edit, tuple(notes), problem)
+    return UvCommand(text, mount_edit, tuple(notes), problem, isolation)
 
 
 #: What text written inside a ``sh -c`` script must not contain, by the script's quoting.
@@ -208,6 +213,11 @@ def _cache_mount_edit(df: Dockerfile, stanza: PipStanza) -> tuple[Edit | None, b
     rendered = "--mount=" + ",".join(f"{k}={UV_CACHE if k in ('target', 'dst', 'destination') else v}"
                                      for k, v in options.items())
     return Edit(span, f"{flag.raw} {rendered}" if others else rendered), True
+
+
+def _shares_pip_cache_mount(df: Dockerfile, stanza: PipStanza) -> bool:
+    return (stanza.command.kind != "exec" and _cache_mount(stanza.instruction, "pip") is not None
+            and _other_pip_commands(df, stanza))
 
 
 def _after_blanks(ins: Instruction, end: int) -> int:

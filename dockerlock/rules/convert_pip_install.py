@@ -90,7 +90,7 @@ def check(stanza: PipStanza, rc):
     edits = _edits(stanza, rc, placement, run_edits, lock, notes)
     verb = "uv pip sync" if stanza.mode == "sync" else "uv pip install -r"
     yield CONVERTED.at(f"{stanza.described} -> {verb} {placement.step_word} ({stanza.mode_reason})", rc.path,
-                       stanza.line, fix=Fix(tuple(edits)))
+                       stanza.line, fix=Fix(tuple(edits), isolation=command.isolation))
     for note in notes:
         yield DETAIL.at(note, rc.path, stanza.line)
 

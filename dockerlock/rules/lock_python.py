@@ -27,7 +27,7 @@ def check(stanza, rc):
     fix = f"regenerate it for this image with `dockerlock lock {rc.path}`"
     shown = rc.ctx.show(choice.context_path)
     if python:
-        problems = [f for f in check_python(lock, python, source=f"image Python {python}") if f.level == Level.ERROR]
+        problems = [f for f in check_python(lock, python, source=source or "the image") if f.level == Level.ERROR]
         if problems:
             yield LOCK_TARGET.at(f"{problems[0].message}; {fix}", rc.path, stanza.line,
                                  hint=f"dockerlock lock {rc.path}")

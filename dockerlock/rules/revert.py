@@ -34,6 +34,7 @@ from dockerlock.facts.copies import copy_provides, split_copy, workdir_of
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.record import (
     Record,
+    restores_a_stanza,
     Region,
     Unlocatable,
     find_records,
@@ -202,9 +203,12 @@ def _recorded(df: Dockerfile, records: list[Record], result: FileResult, force: 
     groups: list[list[Edit]] = []
     for plan in plans:
         groups.append(_edits(src, plan))
-        result.converted += 1
-        result.findings.append(Finding("DLK301", Level.NOTE, "restored the original pip stanza from the record",
-                                       src.path, plan.record.line))
+        if restores_a_stanza(plan.record):
+            result.converted += 1
+            note = "restored the original pip stanza from the record"
+        else:  # the uv binary's COPY, a requirements COPY the lock's replaced: not a stanza of its own
+            note = "restored the lines migrate added or removed around a stanza"
+        result.findings.append(Finding("DLK301", Level.NOTE, note, src.path, plan.record.line))
     return groups
 
 
