@@ -37,11 +37,12 @@ MAX_TEXT_BYTES = 8 * 1024 * 1024
 MAX_ROUNDS = 16
 
 
-def repository_root(start: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+def repository_root(start: Path, known: dict[Path, Path | None] | None = None, *,
+                    resolved: bool = False) -> Path | None:
     """The nearest folder at or above ``start`` holding ``.git``; ``known`` remembers answers
     per folder, so a run over a thousand sibling folders looks at their parent once."""
     try:
-        here = start.resolve()
+        here = start if resolved else start.resolve()
     except (OSError, RuntimeError):  # symlink loops
         return None
     seen: list[Path] = []
@@ -65,7 +66,7 @@ def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = Non
     if explicit is not None:
         return explicit.resolve(), False
     start = dockerfile.resolve().parent
-    stop = repository_root(start, known_repositories)
+    stop = repository_root(start, known_repositories, resolved=True)
     candidates = [start]
     for parent in start.parents:
         if stop is None or stop == parent or stop in parent.parents:
@@ -99,7 +100,11 @@ def _exists_on_disk(folder: Path, rel: str) -> bool:
 
 
 def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
-    """Index ``root``: every file and folder below it, and the symlinks that point outside."""
+    """Index ``root``: every file and folder below it, and the symlinks that point outside.
+
+    Folders are read with ``os.scandir`` in sorted depth-first order, so a walk cut at
+    ``limit`` always covers the same entries; entries' types come from the directory listing.
+    """
     files: set[str] = set()
     dirs: set[str] = {""}
     outside: dict[str, str] = {}
@@ -109,32 +114,31 @@ def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
         return FileIndex(complete=False)
     count = 0
     complete = True
-    for folder, subdirs, names in os.walk(root, followlinks=False):
-        rel_folder = PurePosixPath(os.path.relpath(folder, root)).as_posix()
-        rel_folder = "" if rel_folder == "." else rel_folder
-        kept = []
-        for name in subdirs:
-            rel = f"{rel_folder}/{name}" if rel_folder else name
-            host = Path(folder, name)
-            if host.is_symlink():
-                _record_symlink(host, rel, real_root, files, dirs, outside)
-                continue
-            if name in SKIPPED_FOLDERS or (host / "pyvenv.cfg").exists():
-                continue
-            dirs.add(rel)
-            kept.append(name)
-        subdirs[:] = sorted(kept)
-        for name in names:
-            rel = f"{rel_folder}/{name}" if rel_folder else name
-            host = Path(folder, name)
-            if host.is_symlink():
-                _record_symlink(host, rel, real_root, files, dirs, outside)
-                continue
-            files.add(rel)
-        count += len(names) + len(subdirs)
+    pending: list[tuple[str, str]] = [(str(root), "")]  # (host folder, context-relative folder)
+    while pending:
+        folder, rel_folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # unreadable folder: what os.walk would skip too
+        subfolders = []
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            if entry.is_symlink():
+                _record_symlink(Path(entry.path), rel, real_root, files, dirs, outside)
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name in SKIPPED_FOLDERS or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    continue
+                dirs.add(rel)
+                subfolders.append((entry.path, rel))
+            else:
+                files.add(rel)
+        count += len(entries)
         if count > limit:
             complete = False
             break
+        pending.extend(sorted(subfolders, reverse=True))
     return FileIndex(frozenset(files), frozenset(dirs), MappingProxyType(outside), complete)
 
 

@@ -162,7 +162,8 @@ def describe(original: str) -> str:
     if pending:
         logical.append(pending)
     chosen = next((x for x in logical if _PIP_WORD.search(x)), logical[0] if logical else "blank lines")
-    words = " ".join("".join(ch if ch.isprintable() else " " for ch in chosen).split())
+    printable = chosen if chosen.isprintable() else "".join(ch if ch.isprintable() else " " for ch in chosen)
+    words = " ".join(printable.split())
     if len(words) > MAX_WHAT:  # cut at a word boundary when there is one in the second half
         cut = words[:MAX_WHAT - 3]
         space = cut.rfind(" ")

@@ -135,6 +135,17 @@ class Source:
         span = self.line_span(line, with_eol=False)
         return self.text[span.start:span.end]
 
+    def line_texts(self) -> list[str]:
+        """Every line's content without its line ending (``line_text`` of each, in one go)."""
+        text, starts = self.text, self.line_starts
+        out = []
+        for start, end in zip(starts, [*starts[1:], len(text)]):
+            line = text[start:end]
+            if line.endswith("\n"):
+                line = line[:-2] if line.endswith("\r\n") else line[:-1]
+            out.append(line)
+        return out
+
     def lines_span(self, first: int, last: int) -> Span:
         """Span covering lines ``first..last`` (1-based, inclusive) with the last line ending."""
         starts = self.line_starts

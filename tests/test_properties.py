@@ -435,3 +435,14 @@ def test_shell_wrapper_words_point_into_the_outer_script(commands, shell):
     shift = wrapped.start
     assert [(c.start + shift, [w.value for w in c.words]) for c in alone.commands] == \
         [(c.start, [w.value for w in c.words]) for c in script.commands]
+
+
+@given(st.text(alphabet="ab \t\r\n\x0b\x0c\u2028\x85#\\", max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_line_texts_are_each_lines_text(text):
+    """``Source.line_texts`` (one pass, used by revert's checks) agrees with ``line_text`` line by
+    line: only LF and CRLF end a line, as BuildKit reads them (a lone CR, form feed or U+2028 do not)."""
+    from dockerlock.source import Source
+
+    src = Source.from_text(text, "Dockerfile")
+    assert src.line_texts() == [src.line_text(n) for n in range(1, src.line_count + 1)]

@@ -36,6 +36,11 @@ class Command:
     #: Why a command found inside ``sh -c`` text cannot be rewritten (its offsets are not exact).
     wrapper_problem: str | None = None
 
+    def numbered(self, position: int, total: int) -> "Command":
+        """This command as the ``position``-th of ``total`` (the constructor: ``replace`` costs
+        several times more, and every RUN's commands are numbered)."""
+        return Command(**{**self.__dict__, "position": position, "total": total})
+
     def source_span(self) -> Span:
         """Source span of the command text (words, assignments and redirects)."""
         ins = self.instruction
@@ -153,7 +158,7 @@ def _wrapped(ins: Instruction, words, outer: str, depth: int, base: int) -> list
 
 
 def _numbered(commands: list[Command]) -> list[Command]:
-    return [replace(c, position=i, total=len(commands)) for i, c in enumerate(commands)]
+    return [c.numbered(i, len(commands)) for i, c in enumerate(commands)]
 
 
 def _shell_view(body: str) -> str:
@@ -168,7 +173,7 @@ def _shell_view(body: str) -> str:
 
 
 def _with_total(c: Command, total: int) -> Command:
-    return replace(c, total=total)
+    return c.numbered(c.position, total)
 
 
 def pip_invocation(df: Dockerfile, command: Command) -> shell.PipInvocation | None:

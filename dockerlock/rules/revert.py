@@ -103,7 +103,7 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
 
 
 def _line_texts(src: Source) -> list[str]:
-    return [src.line_text(n) for n in range(1, src.line_count + 1)]
+    return src.line_texts()
 
 
 def _has_records(df: Dockerfile) -> bool:

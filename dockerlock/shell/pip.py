@@ -10,8 +10,8 @@ skipped and reported.  The option table is ``pip_options``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
 
 from dockerlock.shell.adapter import SimpleCommand
 from dockerlock.shell.pip_options import COMMAND_OPTIONS, GENERAL_OPTIONS, OptionSpec
@@ -350,11 +350,13 @@ def _skip_wrapper(words: Sequence[Word], i: int, spec: _WrapperSpec,
 
 
 # -- argv parsing ---------------------------------------------------------------------------------
-def parse_pip_argv(argv: Sequence[Word], resolve: Resolver | None = None) -> PipInvocation | None:
+def parse_pip_argv(argv: Sequence[Word], resolve: Resolver | None = None, *,
+                   assignments: tuple[Word, ...] = ()) -> PipInvocation | None:
     """Recognise a pip command line in ``argv``; None when the command is not pip.
 
     ``resolve`` gives the value of a word the caller can expand (Dockerfile ARG/ENV),
-    so that ``$PIP install`` with ``ARG PIP=pip3`` is recognised.
+    so that ``$PIP install`` with ``ARG PIP=pip3`` is recognised; ``assignments`` are the
+    command's ``VAR=value`` prefix words, kept on the result.
     """
     words = list(argv)
     i = 0
@@ -381,19 +383,16 @@ def parse_pip_argv(argv: Sequence[Word], resolve: Resolver | None = None) -> Pip
     launcher = _launcher(rest, resolve)
     if launcher is None:
         return None
-    inv = _parse_pip_args(rest, launcher, wrapper, wrapper_words)
+    inv = _parse_pip_args(rest, launcher, wrapper, wrapper_words, assignments=assignments,
+                          env_assignments=tuple(env_assignments), plain_env=wrapper is not None and plain_env)
     if not launcher.known and not requirement_like(inv):
         return None  # `$PIPELINE run`: only an install from -r makes an unknown variable pip
-    return replace(inv, env_assignments=tuple(env_assignments),
-                   plain_env=wrapper is not None and plain_env)
+    return inv
 
 
 def find_pip_invocation(cmd: SimpleCommand, resolve: Resolver | None = None) -> PipInvocation | None:
     """``parse_pip_argv`` on a command's words, keeping its ``VAR=value`` prefix."""
-    inv = parse_pip_argv(cmd.words, resolve)
-    if inv is None:
-        return None
-    return replace(inv, assignments=cmd.assignments)
+    return parse_pip_argv(cmd.words, resolve, assignments=tuple(cmd.assignments))
 
 
 @dataclass(slots=True)
@@ -416,7 +415,7 @@ def _looks_like_option(w: Word) -> bool:
 
 
 def _parse_pip_args(rest: Sequence[Word], launcher: _Launcher, wrapper: str | None,
-                    wrapper_words: tuple[Word, ...]) -> PipInvocation:
+                    wrapper_words: tuple[Word, ...], **prefix: Any) -> PipInvocation:
     st = _ArgvState()
     i = args_at = launcher.args_at
     # Phase 1: general options before the subcommand (pip parses these with interspersed
@@ -474,6 +473,7 @@ def _parse_pip_args(rest: Sequence[Word], launcher: _Launcher, wrapper: str | No
         wrapper=wrapper,
         wrapper_words=wrapper_words,
         launcher_known=launcher.known,
+        **prefix,
     )
 
 
