@@ -434,3 +434,19 @@ def test_lock_for_another_python_is_refused_naming_where_the_version_came_from()
                       {**files, "pylock.toml": placeholder_lock(extra=recorded.replace("3.11", "3.12"))})
     assert arm.error is not None and arm.error.code == "DLK106"
     assert "was compiled for linux/amd64, but the image is built for linux/arm64" in arm.error.reason
+
+
+@pytest.mark.parametrize("mount, problem", [
+    ("type=bind,sorce=requirements.txt,target=/tmp/requirements.txt", "unknown key 'sorce'"),
+    ("type=bind,source=requirements.txt,target", "'target' must be a key=value pair"),
+    ("type=bnid,source=requirements.txt,target=/tmp/requirements.txt", "unknown mount type 'bnid'"),
+])
+def test_a_mount_buildkit_rejects_leaves_the_stanza_alone(mount, problem):
+    """DLK120: BuildKit stops on such a mount, and what a misspelt key meant to bind is a guess."""
+    text = f"FROM python:3.11-slim\nRUN --mount={mount} pip install -r /tmp/requirements.txt\n"
+    result = run_migrate(text, FILES)
+    assert result.new_text is None
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's mount: "
+                   f"{problem}")]
+

@@ -75,10 +75,14 @@ class Flag:
 
     def options(self) -> dict[str, str]:
         """Key/value pairs of a CSV-style flag value (``--mount``): ``{"type": "cache", ...}``."""
-        result: dict[str, str] = {}
+        return {key: value if value is not None else "true" for key, value in self.fields()}
+
+    def fields(self) -> list[tuple[str, str | None]]:
+        """The CSV fields of the value as written: (lower-case key, value or None for a bare key)."""
+        result: list[tuple[str, str | None]] = []
         for part in _split_csv(self.value or ""):
             key, sep, value = part.partition("=")
-            result[key.strip().lower()] = value.strip() if sep else "true"
+            result.append((key.strip().lower(), value.strip() if sep else None))
         return result
 
 

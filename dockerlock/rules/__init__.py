@@ -22,13 +22,15 @@ from dockerlock.rules import (
     pip_wrapper,
     requirements_built_during_build,
     requirements_source_unknown,
+    run_mount_options,
     windows_image,
 )
 from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
 MIGRATE = (windows_image, gpu_image,
-           pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, pip_options, extra_packages,
+           pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options,
+           extra_packages,
            requirements_built_during_build, requirements_source_unknown,
            lock_present, lock_python, lock_covers_step, lock_drift,
            convert_pip_install)
