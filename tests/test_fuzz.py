@@ -244,8 +244,6 @@ def known_bug(mutant: Mutant, failure: str) -> str | None:
     if "where no earlier COPY or bind mount puts a lock" in failure:
         if re.search(r"--mount=type=bind,[^\s]*\$", text):
             return "test_regression_a_bind_mount_named_by_variables_binds_the_lock_where_the_step_reads_it"
-        if re.search(r"^\s*(COPY|ADD)\s+(\S+\s+)*(\.|\S*/)\s+\S+\s*$", text, re.M | re.I):
-            return "test_regression_a_folder_copy_does_not_provide_a_file_the_context_lacks"
     if "would create a line Docker cannot read as an instruction" in failure:
         return "test_regression_a_stray_line_after_a_continuation_is_called_a_dockerlock_bug"
     if "BuildKit cannot parse" in failure or "rewrote a file BuildKit cannot parse" in failure:
@@ -362,7 +360,6 @@ def migrate_tree(root: Path, files: dict[str, str], text: str, *flags: str) -> t
     return run, (root / "Dockerfile").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in the next commit")
 def test_regression_a_folder_copy_does_not_provide_a_file_the_context_lacks(tmp_path):
     """Was: ``COPY . /srv`` was taken to bring /srv/reqs/requirements.txt although the context
     has no reqs/ folder (so the earlier COPY's file stays there): migrate wanted the lock
@@ -377,7 +374,6 @@ def test_regression_a_folder_copy_does_not_provide_a_file_the_context_lacks(tmp_
                      f"RUN uv pip install -r /srv/reqs/pylock.toml {UV_FLAGS}\n")
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in the next commit")
 def test_regression_a_downloaded_requirements_file_is_not_taken_from_a_folder_copy(tmp_path):
     """Was: with ``COPY . .`` at the top, a requirements file a later RUN downloads was taken
     from the context (where it does not exist), and --no-lock-check wrote a uv step reading a

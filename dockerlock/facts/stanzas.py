@@ -320,7 +320,7 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                 continue
             if cand.keyword in ("COPY", "ADD"):
                 hit = copy_provides(df, ctx, cand, req.image_path)
-                if hit is None:
+                if hit is None or _folder_copy_lacks(ctx, cand, hit):
                     continue
                 return _provided_by_copy(ctx, req, cand, hit)
             if cand.keyword == "RUN":
@@ -344,6 +344,18 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                                              f"'{req.word.raw}' is (add a WORKDIR)")
     return _with_problem(req, "not-found", f"cannot find the COPY/ADD or bind mount that puts {req.word.raw} "
                                            f"into the image (looked for {req.image_path})")
+
+
+def _folder_copy_lacks(ctx: BuildContext, cand: Instruction, hit: CopySource) -> bool:
+    """A folder COPY from the context only writes the files the context has: when the
+    (completely indexed) context has no file at that path, the path keeps what an earlier
+    instruction put there."""
+    if not hit.dir_copy or hit.context_path is None or cand.flag("from") is not None or not ctx.index.complete:
+        return False
+    try:
+        return not ctx.is_file(ctx.check_inside(hit.context_path))
+    except ContextEscape:
+        return False  # reported as escaping the context by _inside_context
 
 
 def _provided_by_copy(ctx: BuildContext, req: RequirementsFile, cand: Instruction, hit: CopySource) -> RequirementsFile:
