@@ -241,9 +241,6 @@ def known_bug(mutant: Mutant, failure: str) -> str | None:
     text = mutant.data.decode("utf-8", errors="replace").lstrip("\ufeff")
     if failure.startswith("revert exited 2") and any(looks_like_record(line) for line in text.splitlines()):
         return "test_regression_an_earlier_damaged_record_makes_migrate_one_way"
-    if "where no earlier COPY or bind mount puts a lock" in failure:
-        if re.search(r"--mount=type=bind,[^\s]*\$", text):
-            return "test_regression_a_bind_mount_named_by_variables_binds_the_lock_where_the_step_reads_it"
     if "would create a line Docker cannot read as an instruction" in failure:
         return "test_regression_a_stray_line_after_a_continuation_is_called_a_dockerlock_bug"
     if "BuildKit cannot parse" in failure or "rewrote a file BuildKit cannot parse" in failure:
@@ -388,7 +385,6 @@ def test_regression_a_downloaded_requirements_file_is_not_taken_from_a_folder_co
            "files))" in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in a later commit")
 @pytest.mark.parametrize("mount, expected", [
     ("source=reqs/requirements.txt,target=$REQ", "source=reqs/pylock.toml,target=/tmp/pylock.toml"),
     ("source=$SRC,target=/tmp/requirements.txt", "source=reqs/pylock.toml,target=/tmp/pylock.toml"),
