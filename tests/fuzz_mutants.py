@@ -492,13 +492,28 @@ def m_comment_or_blank(doc: Lines, rng: random.Random) -> None:
         doc.lines.insert(at, rng.choice(("", "# a comment", "   ", "#", "# pip install -r requirements.txt")))
 
 
-TEXT_MUTATIONS = {f.__name__[2:]: f for f in (
-    m_whitespace, m_split_line, _strategy_mutation("comment_in_continuation"),
-    _strategy_mutation("blank_continuation_line"), _strategy_mutation("spaces_after_escape"),
-    m_quote_path, m_quote_path, m_add_cd, m_move_workdir, m_duplicate_stanza, m_unknown_instruction,
-    m_record_like_comment, m_rename_requirements, m_arg_path, m_arg_path, m_exec_form, m_sh_c, m_heredoc_form,
-    m_bind_mount, m_pip_flags, m_lowercase_keyword, m_delete_line, m_swap_lines, m_duplicate_line,
-    m_escape_backtick, m_cache_mount, m_venv, m_copy_dot_before, m_json_copy, m_comment_or_blank)}
+def m_base_image(doc: Lines, rng: random.Random) -> None:
+    """Another base image: one whose working directory dockerlock cannot know, a GPU image
+    (deferred unless --include-gpu), an earlier stage, Alpine, a variable."""
+    froms = [s for s in doc.starts() if doc.lines[s].lstrip().upper().startswith("FROM")]
+    i = _pick(rng, froms)
+    if i is not None:
+        image = rng.choice(("mycorp/python-base:3.11", "public.ecr.aws/lambda/python:3.12",
+                            "nvidia/cuda:12.1.0-runtime-ubuntu22.04", "python:3.12-alpine", "0", "${BASE}",
+                            "ghcr.io/astral-sh/uv:python3.11-bookworm-slim"))
+        words = doc.lines[i].split()
+        doc.lines[i] = " ".join([words[0], image] + words[2:])
+
+
+#: name -> (mutation, weight): the ones that reach what migrate writes weigh more
+TEXT_MUTATIONS = {f.__name__[2:]: (f, w) for f, w in (
+    (m_whitespace, 1), (m_split_line, 2), (_strategy_mutation("comment_in_continuation"), 1),
+    (_strategy_mutation("blank_continuation_line"), 1), (_strategy_mutation("spaces_after_escape"), 1),
+    (m_quote_path, 3), (m_add_cd, 2), (m_move_workdir, 2), (m_duplicate_stanza, 2), (m_unknown_instruction, 1),
+    (m_record_like_comment, 1), (m_rename_requirements, 1), (m_arg_path, 3), (m_exec_form, 1), (m_sh_c, 1),
+    (m_heredoc_form, 1), (m_bind_mount, 2), (m_pip_flags, 2), (m_lowercase_keyword, 1), (m_delete_line, 1),
+    (m_swap_lines, 1), (m_duplicate_line, 1), (m_escape_backtick, 1), (m_cache_mount, 1), (m_venv, 1),
+    (m_copy_dot_before, 2), (m_json_copy, 1), (m_comment_or_blank, 1), (m_base_image, 1))}
 
 
 # -- byte mutations ------------------------------------------------------------------------------------
@@ -566,9 +581,9 @@ def make_mutant(seed: int) -> Mutant:
     text = data[3:].decode("utf-8") if bom else data.decode("utf-8")
     crlf = "\r\n" in text
     doc = Lines(text.replace("\r\n", "\n"))
-    for _ in range(rng.choice((1, 1, 2, 2, 3))):
-        key = rng.choice(sorted(TEXT_MUTATIONS))
-        TEXT_MUTATIONS[key](doc, rng)
+    names = sorted(TEXT_MUTATIONS)
+    for key in rng.choices(names, weights=[TEXT_MUTATIONS[n][1] for n in names], k=rng.choice((1, 1, 2, 2, 3))):
+        TEXT_MUTATIONS[key][0](doc, rng)
         mutations.append(key)
     text = doc.text()
     data = (b"\xef\xbb\xbf" if bom else b"") + (text.replace("\n", "\r\n") if crlf else text).encode("utf-8")
@@ -628,6 +643,11 @@ def _copy_sources(text: str) -> tuple[set[str], set[str]]:
     for cmd in commands:
         if cmd.cmd.upper() in ("ARG", "ENV"):
             args.update(v.partition("=")[::2] for v in cmd.value if "=" in v)
+        for flag in cmd.flags:  # bind mounts read the context too
+            source = re.search(r"^--mount=(?=.*type=bind)(?!.*from=).*\bs(?:ou)?rc(?:e)?=([^,]+)", flag)
+            src = _expand(source.group(1), args) if source else None
+            if src is not None:
+                (files if posixpath.splitext(src)[1] else folders).add(posixpath.normpath(src.lstrip("/") or "."))
         if cmd.cmd.upper() not in ("COPY", "ADD") or cmd.heredocs or any(f.startswith("--from") for f in cmd.flags):
             continue
         for raw in cmd.value[:-1]:

@@ -241,6 +241,11 @@ def _env(cmd, state: StageState, escape: str) -> None:
             state.image_env.pop(name, None)
 
 
+def _context_path(source: str) -> str:
+    """A COPY or mount source as a path in the build context (BuildKit reads ``/x`` as ``x``)."""
+    return posixpath.normpath(source.lstrip("/") or ".")
+
+
 def _join(cwd: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(cwd, path)) if path else cwd
 
@@ -270,7 +275,7 @@ def _copy(cmd, state: StageState, context: Path, escape: str) -> None:
     for src in sources:
         if "://" in src:
             continue
-        src_norm = posixpath.normpath(src)
+        src_norm = _context_path(src)
         on_disk = context / src_norm
         if any(c in src for c in "*?["):
             for match in sorted(context.glob(src_norm)):
@@ -342,7 +347,7 @@ def _bind_mounts(cmd, state: StageState, escape: str) -> list[tuple[str, str]]:
             continue
         try:
             target = _join(state.workdir, _dfword(target, state.env, escape))
-            source = posixpath.normpath(_dfword(opts.get("source") or opts.get("src") or ".", state.env, escape))
+            source = _context_path(_dfword(opts.get("source") or opts.get("src") or ".", state.env, escape))
         except Unsupported:
             continue
         out.append((target, source))
