@@ -513,3 +513,18 @@ def test_regression_revert_of_two_steps_sharing_one_lock_copy_says_edits_overlap
         assert back.code == 0 and reverted.count("COPY requirements.txt /tmp/") == 1
         assert reverted.count("pip install --no-cache-dir --upgrade -r /tmp/requirements.txt") == 2
 
+
+def test_regression_a_lock_at_the_context_root_through_copy_slash_does_not_hang(tmp_path):
+    """Was: after migrating a file whose requirements arrive by ``COPY / /app`` (``/`` is the
+    context root), every later ``migrate`` or ``check`` of it looped forever looking for
+    ``.python-version`` above the folder ``/``, whose parent is itself, filling memory
+    (fuzz seed 3088)."""
+    before = "FROM python:3.11-slim\nWORKDIR /app\nCOPY / /app\nRUN pip install -r /app/requirements.txt\n"
+    run, after = migrate_tree(tmp_path, {"requirements.txt": "six==1.16.0\n", "pylock.toml": "LOCK"}, before,
+                              "--no-record")
+    # the install moves ahead of the folder COPY (the lock has no local packages)
+    assert run.code == 0 and after == (f"FROM python:3.11-slim\nWORKDIR /app\n{UV}\nCOPY /pylock.toml /app/\n"
+                                       f"RUN uv pip install -r /app/pylock.toml {UV_FLAGS}\nCOPY / /app\n"), run.stderr
+    with chdir(tmp_path):
+        again = in_subprocess("migrate", "Dockerfile")
+    assert again.code == 0 and (tmp_path / "Dockerfile").read_text() == after, again.stderr
