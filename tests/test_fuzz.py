@@ -517,8 +517,9 @@ def test_regression_revert_of_two_steps_sharing_one_lock_copy_says_edits_overlap
 def test_regression_a_lock_at_the_context_root_through_copy_slash_does_not_hang(tmp_path):
     """Was: after migrating a file whose requirements arrive by ``COPY / /app`` (``/`` is the
     context root), every later ``migrate`` or ``check`` of it looped forever looking for
-    ``.python-version`` above the folder ``/``, whose parent is itself, filling memory
-    (fuzz seed 3088)."""
+    ``.python-version`` above the folder ``/``, whose parent is itself, filling memory; and
+    then ``check`` said "lock pylock.toml: not found" for the lock ``COPY /pylock.toml``
+    copies (fuzz seed 3088)."""
     before = "FROM python:3.11-slim\nWORKDIR /app\nCOPY / /app\nRUN pip install -r /app/requirements.txt\n"
     run, after = migrate_tree(tmp_path, {"requirements.txt": "six==1.16.0\n", "pylock.toml": "LOCK"}, before,
                               "--no-record")
@@ -527,4 +528,6 @@ def test_regression_a_lock_at_the_context_root_through_copy_slash_does_not_hang(
                                        f"RUN uv pip install -r /app/pylock.toml {UV_FLAGS}\nCOPY / /app\n"), run.stderr
     with chdir(tmp_path):
         again = in_subprocess("migrate", "Dockerfile")
+        checked = in_subprocess("check", "Dockerfile")
     assert again.code == 0 and (tmp_path / "Dockerfile").read_text() == after, again.stderr
+    assert checked.code == 0, checked.stdout + checked.stderr
