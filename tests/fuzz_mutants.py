@@ -95,6 +95,8 @@ SHAPES: dict[str, str] = {
                 "RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install -r /opt/base.txt\n",
     "two-files": "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt requirements-dev.txt ./\n"
                  "RUN pip install -r requirements.txt -r requirements-dev.txt\n",
+    "home": "FROM python:3.11-slim\nCOPY requirements.txt /root/\nRUN pip install -r ~/requirements.txt \\\n"
+            "    && pip install -r $HOME/requirements.txt\n",
     "uv-already": "FROM python:3.11-slim\nCOPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/\n"
                   "COPY pylock.toml /tmp/\nRUN uv pip install -r /tmp/pylock.toml --system\n"
                   "COPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n",
@@ -267,6 +269,27 @@ def m_quote_path(doc: Lines, rng: random.Random) -> None:
         head, _, dest = doc.lines[i].rstrip().rpartition(" ")
         if dest and dest[0] not in "\"'":
             doc.lines[i] = f'{head} "{dest}"'
+
+
+def m_path_form(doc: Lines, rng: random.Random) -> None:
+    """The same file by another spelling: ``--requirement=``, ``-rPATH``, ``./``, ``//``, ``..``."""
+    candidates = [i for i in doc.pip_lines() if REQ_RE.search(doc.lines[i])]
+    i = _pick(rng, candidates)
+    if i is None:
+        return
+    m = rng.choice(list(REQ_RE.finditer(doc.lines[i])))
+    path = m.group(3)
+    head, _, base = path.rpartition("/")
+    forms = [f"--requirement={path}", f"-r{path}", f"--requirement {path}", f"-r ./{path}" if path[0] not in "/\"'$~" else
+             f"-r {path}", f"-r {head}//{base}" if head else f"-r .//{base}",
+             f"-r {head}/../{head.rsplit('/', 1)[-1]}/{base}" if head.count("/") >= 1 and head[0] == "/" else f"-r {path}"]
+    doc.lines[i] = doc.lines[i][:m.start()] + rng.choice(forms) + doc.lines[i][m.end():]
+
+
+def m_user(doc: Lines, rng: random.Random) -> None:
+    at = _pick(rng, doc.pip_starts())
+    if at is not None:
+        doc.lines.insert(at, rng.choice(("USER app", "USER 1000:1000", "USER root", "ENV HOME=/home/app")))
 
 
 def m_add_cd(doc: Lines, rng: random.Random) -> None:
@@ -513,7 +536,8 @@ TEXT_MUTATIONS = {f.__name__[2:]: (f, w) for f, w in (
     (m_record_like_comment, 1), (m_rename_requirements, 1), (m_arg_path, 3), (m_exec_form, 1), (m_sh_c, 1),
     (m_heredoc_form, 1), (m_bind_mount, 2), (m_pip_flags, 2), (m_lowercase_keyword, 1), (m_delete_line, 1),
     (m_swap_lines, 1), (m_duplicate_line, 1), (m_escape_backtick, 1), (m_cache_mount, 1), (m_venv, 1),
-    (m_copy_dot_before, 2), (m_json_copy, 1), (m_comment_or_blank, 1), (m_base_image, 1))}
+    (m_copy_dot_before, 2), (m_json_copy, 1), (m_comment_or_blank, 1), (m_base_image, 1), (m_path_form, 2),
+    (m_user, 1))}
 
 
 # -- byte mutations ------------------------------------------------------------------------------------

@@ -335,6 +335,7 @@ def _reads(text: str, tmp_path: Path, files=("pylock.toml",)) -> list:
     "FROM python:3.11 AS a\nCOPY pylock.toml /opt/\nFROM a\nRUN sh -c 'cd /opt && uv pip sync pylock.toml'\n",
     "FROM python:3.11\nCOPY pylock.toml /tmp/\nRUN [\"uv\", \"pip\", \"install\", \"-r\", \"/tmp/pylock.toml\"]\n",
     "FROM python:3.11\nCOPY pylock.toml /tmp/\nRUN <<EOF\nset -e\ncd /tmp\nuv pip sync pylock.toml\nEOF\n",
+    "FROM python:3.11\nCOPY pylock.toml /root/\nRUN uv pip sync ~/pylock.toml && uv pip install -r \"$HOME/pylock.toml\"\n",
 ])
 def test_oracle_accepts_a_step_that_reads_the_copied_lock(text, tmp_path):
     reads = _reads(text, tmp_path)
@@ -355,6 +356,7 @@ def test_oracle_accepts_a_step_that_reads_the_copied_lock(text, tmp_path):
     ("FROM python:3.11 AS a\nCOPY pylock.toml /opt/\nFROM python:3.11\nRUN uv pip sync /opt/pylock.toml\n", None),
     ("FROM python:3.11\nCOPY pylock.toml /tmp/\nRUN [\"uv\", \"pip\", \"sync\", \"$HOME/pylock.toml\"]\n", None),
     ("FROM python:3.11\nCOPY requirements.txt /tmp/\nRUN uv pip install -r /tmp/requirements.txt\n", None),
+    ("FROM python:3.11\nCOPY pylock.toml /root/\nUSER app\nRUN uv pip sync ~/pylock.toml\n", None),
 ])
 def test_oracle_refuses_a_step_that_reads_elsewhere(text, problem, tmp_path):
     reads = _reads(text, tmp_path, ("pylock.toml", "requirements.txt"))

@@ -139,6 +139,12 @@ class StageState:
     dirs: set[str] = field(default_factory=set)
     #: (image path of a file or folder, context path, is a folder)
     copies: list[tuple[str, str, bool]] = field(default_factory=list)
+    user: bool = False  # a USER instruction ran: HOME is that user's (unknown here)
+
+    def run_env(self) -> dict[str, str]:
+        """The environment a RUN sees: ARG and ENV values, and HOME=/root for the default
+        user (Docker sets it when the image does not)."""
+        return self.env if self.user or "HOME" in self.env else {"HOME": "/root", **self.env}
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,8 @@ def lock_reads(text: str, context: Path, changed_only: set[int] | None = None,
             _arg(cmd, state.env, meta, escape)
         elif kw == "ENV":
             _env(cmd, state, escape)
+        elif kw == "USER":
+            state.user = True
         elif kw == "WORKDIR" and cmd.value:
             try:
                 state.workdir = _join(state.workdir, _dfword(cmd.value[0], state.env, escape))
@@ -208,7 +216,7 @@ def _stage_start(cmd, stages: list[StageState], names: dict[str, StageState], me
     parent = names.get(image) or (stages[int(image)] if image.isdigit() and int(image) < len(stages) else None)
     if parent is not None:  # FROM an earlier stage: its ENV, WORKDIR and files; not its ARGs
         state = StageState(env=dict(parent.image_env), image_env=dict(parent.image_env), workdir=parent.workdir,
-                           dirs=set(parent.dirs), copies=list(parent.copies))
+                           dirs=set(parent.dirs), copies=list(parent.copies), user=parent.user)
     else:
         repository = image.split("@")[0].split(":")[0].removeprefix("docker.io/").removeprefix("library/")
         state = StageState(workdir="/" if repository in ROOT_WORKDIR_IMAGES else BASE_WORKDIR)
@@ -303,14 +311,14 @@ def _run_reads(cmd, state: StageState, context: Path, escape: str, require_exist
         if argv and posixpath.basename(argv[0]) in SHELLS:
             script = _shell_c_script(argv)
             if script is not None:
-                reads += _script_reads(script, state.workdir, state.env)
+                reads += _script_reads(script, state.workdir, state.run_env())
         else:
             reads += [(w, _join(state.workdir, w), None, None) for w in _uv_lock_words(argv, argv)]
     else:
         line = cmd.value[0] if cmd.value else ""
-        reads += _script_reads(line, state.workdir, state.env)
+        reads += _script_reads(line, state.workdir, state.run_env())
         for heredoc in cmd.heredocs:
-            found = _script_reads(heredoc.content, state.workdir, state.env)
+            found = _script_reads(heredoc.content, state.workdir, state.run_env())
             if "\r" in heredoc.content:  # BuildKit keeps CRs in a CRLF file's heredoc: the words end in \r,
                 # and the original pip step read a path with a \r just the same
                 found = [(raw, None, None, "a heredoc body with CRLF line endings") for raw, *_ in found]
@@ -428,6 +436,9 @@ def _script_reads(script: str, cwd: str | None, env: dict[str, str]) -> list[tup
 def _evaluate(raw: str, cwd: str | None, env: dict[str, str]) -> tuple:
     if _runs_code(raw):
         return raw, None, "the lock path runs code when the shell expands it", None
+    defaulted = [n for n in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=]", raw) if n not in env]
+    if defaulted:  # set by the base image, or unset so the default applies: the oracle cannot tell
+        return raw, None, None, f"a default for {defaulted[0]}, which the Dockerfile does not set"
     try:
         values = shell_values(raw, env)
     except Unsupported as exc:
