@@ -379,7 +379,7 @@ UV_FLAGS = "--system --compile-bytecode --require-hashes --no-cache"
 def migrate_tree(root: Path, files: dict[str, str], text: str, *flags: str) -> tuple[Run, str]:
     """``dockerlock migrate FLAGS Dockerfile`` in a context holding ``files`` (``LOCK`` marks a
     placeholder lock); returns the run and the Dockerfile afterwards."""
-    (root / ".git").mkdir()
+    (root / ".git").mkdir(parents=True)
     for rel, content in {**files, "Dockerfile": text}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(placeholder_lock() if content == "LOCK" else content)
@@ -433,6 +433,22 @@ def test_regression_a_bind_mount_named_by_variables_binds_the_lock_where_the_ste
     assert run.code == 0, run.stderr
     assert after == ("FROM python:3.11-slim\nARG REQ=/tmp/requirements.txt\nARG SRC=reqs/requirements.txt\n"
                      f"{UV}\nRUN --mount=type=bind,{expected} uv pip install -r /tmp/pylock.toml {UV_FLAGS}\n")
+
+
+def test_regression_a_bind_mounted_file_is_not_taken_for_a_folder(tmp_path):
+    """Was: ``--mount=type=bind,source=requirements.txt,target=/app`` binds a *file* at /app,
+    so /app/requirements.txt does not exist during the RUN; it was read as a folder mount
+    holding requirements.txt/requirements.txt. Migrate then asked for the lock
+    "requirements.txt/pylock.toml" and, with --no-lock-check, wrote a uv step reading
+    /app/pylock.toml where nothing is bound (fuzz seed 51043, without the corpus)."""
+    before = "FROM python:3.11-slim\nRUN --mount=type=bind,source=requirements.txt,target=/app " \
+             "pip install -r /app/requirements.txt\n"
+    for flags in ((), ("--no-lock-check",)):
+        run, after = migrate_tree(tmp_path / "-".join(flags or ("checked",)),
+                                  {"requirements.txt": "six==1.16.0\n", "pylock.toml": "LOCK"}, before, *flags)
+        assert run.code == 0 and after == before, run.stderr
+        assert "line 2: pip install -r /app/requirements.txt left as is: the bind mount on /app/requirements.txt " \
+               "brings no such file: the build context has no requirements.txt/requirements.txt" in run.stderr
 
 
 # The stale record is the one docs/record.md shows (a real, intact record of another file).

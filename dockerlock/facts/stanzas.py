@@ -310,6 +310,10 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
         if mount.context_path is None:
             return _with_problem(req, "other-stage", f"{req.word.raw} is bind-mounted from {mount.from_} "
                                                      "(another stage or image): it is produced during the build")
+        if not mount.whole_file and _mounted_folder_lacks(ctx, mount.context_path):
+            # the mount hides whatever the image had there, and brings no such file
+            return _with_problem(req, "not-found", f"the bind mount on {req.image_path} brings no such file: the "
+                                                   f"build context has no {mount.context_path}")
         return _inside_context(ctx, RequirementsFile(req.word, req.option, req.value, req.image_path,
                                                      Provider(ins, mount=mount), mount.context_path))
     current: Stage | None = stage
@@ -344,6 +348,15 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                                              f"'{req.word.raw}' is (add a WORKDIR)")
     return _with_problem(req, "not-found", f"cannot find the COPY/ADD or bind mount that puts {req.word.raw} "
                                            f"into the image (looked for {req.image_path})")
+
+
+def _mounted_folder_lacks(ctx: BuildContext, context_path: str) -> bool:
+    if not ctx.index.complete:
+        return False
+    try:
+        return not ctx.is_file(ctx.check_inside(context_path))
+    except ContextEscape:
+        return False  # reported as escaping the context by _inside_context
 
 
 def _folder_copy_lacks(ctx: BuildContext, cand: Instruction, hit: CopySource) -> bool:
