@@ -459,6 +459,28 @@ def test_regression_a_bind_mounted_file_is_not_taken_for_a_folder(tmp_path):
                "brings no such file: the build context has no requirements.txt/requirements.txt" in run.stderr
 
 
+@pytest.mark.parametrize("copy, expected", [
+    ("COPY requirements.txt .", None),  # the file is in the base folder, the step reads sub/: left alone
+    ("COPY requirements.txt sub/", f"{UV}\nCOPY pylock.toml sub/pylock.toml\n"
+                                   f"RUN cd sub && uv pip install -r pylock.toml {UV_FLAGS}\n"),
+])
+def test_regression_a_relative_cd_below_an_unknown_working_directory_is_followed(copy, expected, tmp_path):
+    """Was: where the base image sets the working directory (unknown to dockerlock), a
+    relative ``cd sub`` was dropped, so ``pip install -r requirements.txt`` after it was
+    matched with ``COPY requirements.txt .`` (the base folder, not sub/), and the uv step
+    read sub/pylock.toml while the lock was copied to the base folder (fuzz seed 61376)."""
+    before = f"FROM mycorp/python-base:3.11\n{copy}\nRUN cd sub && pip install -r requirements.txt\n"
+    run, after = migrate_tree(tmp_path, {"requirements.txt": "six==1.16.0\n", "pylock.toml": "LOCK"}, before,
+                              "--no-record")
+    assert run.code == 0, run.stderr
+    if expected is None:
+        assert after == before
+        assert "cannot find the COPY/ADD or bind mount that puts requirements.txt into the image (looked for " \
+               "/?/sub/requirements.txt)" in run.stderr
+    else:
+        assert after == f"FROM mycorp/python-base:3.11\n{expected}"
+
+
 # The stale record is the one docs/record.md shows (a real, intact record of another file).
 DOCS_RECORD = (
     "# dockerlock: replaced `RUN pip install --no-cache-dir --upgrade -r /tmp/requirements.txt`; `dockerlock "

@@ -262,7 +262,9 @@ def _cwd_at(df: Dockerfile, ins: Instruction, cmd: Command, stage: Stage) -> str
         elif cwd is not None:
             cwd = posixpath.normpath(posixpath.join(cwd, target))
         else:
-            return None
+            # below the base image's unknown folder ("/?", as absolute_in_image writes it): None
+            # would stand for that folder itself, where `COPY requirements.txt .` put the file
+            cwd = "/?/?" if ".." in target.split("/") else posixpath.normpath(posixpath.join("/?", target))
     return cwd
 
 
