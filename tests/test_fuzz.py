@@ -31,6 +31,7 @@ The default run checks 200 mutants (seeds 0-199), in about half a minute. Longer
     DOCKERLOCK_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py -q -x
     HYPOTHESIS_PROFILE=nightly python -m pytest tests/test_fuzz.py -q      # 5000 mutants
     DOCKERLOCK_FUZZ_SEED=100000 DOCKERLOCK_FUZZ_EXAMPLES=5000 ...          # other seeds
+    DOCKERLOCK_FUZZ_CORPUS=0 ...                                           # the shapes only
 
 (``--hypothesis-profile=nightly`` works too.) A failure names its seed; ``-k 'seed_1234'``
 runs that mutant alone, and ``fuzz_mutants.make_mutant(1234)`` rebuilds it. Every
