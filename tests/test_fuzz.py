@@ -60,7 +60,8 @@ from typer.testing import CliRunner
 import strategies  # noqa: F401  (loads the Hypothesis profile, which sets the default example count)
 from dockerlock.cli import build_app
 from dockerlock.record import looks_like_record
-from fuzz_mutants import Mutant, make_mutant, write_context
+from fuzz_context import write_context
+from fuzz_mutants import Mutant, make_mutant
 from migrate_helpers import placeholder_lock
 from uv_step_oracle import lock_reads
 
@@ -366,6 +367,9 @@ def test_oracle_accepts_a_step_that_reads_the_copied_lock(text, tmp_path):
     ("FROM python:3.11\nCOPY pylock.toml /tmp/\nRUN [\"uv\", \"pip\", \"sync\", \"$HOME/pylock.toml\"]\n", None),
     ("FROM python:3.11\nCOPY requirements.txt /tmp/\nRUN uv pip install -r /tmp/requirements.txt\n", None),
     ("FROM python:3.11\nCOPY pylock.toml /root/\nUSER app\nRUN uv pip sync ~/pylock.toml\n", None),
+    # a bind mount hides what was copied below its target
+    ("FROM python:3.11\nCOPY pylock.toml /app/\nRUN --mount=type=bind,source=requirements.txt,target=/app "
+     "uv pip sync /app/pylock.toml\n", None),
 ])
 def test_oracle_refuses_a_step_that_reads_elsewhere(text, problem, tmp_path):
     reads = _reads(text, tmp_path, ("pylock.toml", "requirements.txt"))

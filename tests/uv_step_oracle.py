@@ -20,10 +20,12 @@ what BuildKit and the shell document, and lets the real shell do the shell's par
 A variable the Dockerfile does not give a value (a base image's ENV, an ARG without a
 default) is modelled as an opaque, non-empty value ``/@NAME@`` on both sides, and so is
 a base image's working directory (``/@WORKDIR@``): the check then holds for any value
-the image might give them. The exception: Docker's official language and distribution
-images (``python``, ``debian``...) set no WORKDIR, so their processes start in ``/``. Where the oracle cannot tell (a COPY destination without a
-slash that may or may not be an existing folder), it accepts either reading and says so
-in its docstring rather than guessing.
+the image might give them. The exceptions are documented defaults: Docker's official
+language and distribution images (``python``, ``debian``...) set no WORKDIR, so their
+processes start in ``/``; HOME is ``/root`` until a USER instruction. Where the oracle
+cannot tell (a COPY destination without a slash that may or may not be an existing
+folder, ``${X:-default}`` for an X the Dockerfile never sets), it accepts either reading
+or marks the read unchecked, rather than guessing; a run counts its unchecked reads.
 """
 
 from __future__ import annotations
@@ -166,7 +168,12 @@ class LockRead:
 def lock_reads(text: str, context: Path, changed_only: set[int] | None = None,
                require_existing: bool = True) -> list[LockRead]:
     """Every lock path read by a ``uv pip sync|install`` in the RUNs of ``text`` (those starting
-    on a line in ``changed_only``, when given), each with the instruction that provides it."""
+    on a line in ``changed_only``, when given), each with the instruction that provides it.
+
+    ``require_existing``: the lock must be a file in ``context`` (migrate read it). Without it
+    (a ``--no-lock-check`` preview, before the lock exists) a COPY or mount naming a
+    ``pylock*.toml`` is enough, and a folder copy must at least bring a folder the context has.
+    """
     escape = "`" if re.match(r"(\ufeff)?(#[^\n]*\n)*#\s*escape\s*=\s*`", text, re.I) else "\\"
     commands = dockerfile.parse_string(text)
     stages: list[StageState] = []
@@ -191,7 +198,7 @@ def lock_reads(text: str, context: Path, changed_only: set[int] | None = None,
             state.user = True
         elif kw == "WORKDIR" and cmd.value:
             try:
-                state.workdir = _join(state.workdir, _dfword(cmd.value[0], state.env, escape))
+                state.workdir = _join(state.workdir, dockerfile_word(cmd.value[0], state.env, escape))
             except Unsupported:
                 state.workdir = unknown(f"WORKDIR_{cmd.start_line}")
             _add_dirs(state.dirs, state.workdir)
@@ -202,15 +209,11 @@ def lock_reads(text: str, context: Path, changed_only: set[int] | None = None,
     return reads
 
 
-def _dfword(raw: str, env: dict[str, str], escape: str) -> str:
-    return dockerfile_word(raw, env, escape)
-
-
 def _stage_start(cmd, stages: list[StageState], names: dict[str, StageState], meta: dict[str, str],
                  escape: str) -> StageState:
-    words = [w for w in cmd.value]
+    words = list(cmd.value)
     try:
-        image = _dfword(words[0], meta, escape).lower() if words else ""
+        image = dockerfile_word(words[0], meta, escape).lower() if words else ""
     except Unsupported:
         image = ""
     parent = names.get(image) or (stages[int(image)] if image.isdigit() and int(image) < len(stages) else None)
@@ -231,7 +234,7 @@ def _arg(cmd, scope: dict[str, str], meta: dict[str, str], escape: str) -> None:
         name, eq, default = item.partition("=")
         if eq:
             try:
-                scope[name] = _dfword(default, scope, escape)
+                scope[name] = dockerfile_word(default, scope, escape)
             except Unsupported:
                 scope.pop(name, None)  # unknown
         elif scope is not meta and name in meta:
@@ -243,7 +246,7 @@ def _env(cmd, state: StageState, escape: str) -> None:
     values = list(cmd.value)
     for name, raw in zip(values[::2], values[1::2]):
         try:
-            state.env[name] = state.image_env[name] = _dfword(raw, state.env, escape)
+            state.env[name] = state.image_env[name] = dockerfile_word(raw, state.env, escape)
         except Unsupported:
             state.env.pop(name, None)
             state.image_env.pop(name, None)
@@ -273,8 +276,8 @@ def _copy(cmd, state: StageState, context: Path, escape: str) -> None:
     env = state.env
     try:
         # BuildKit runs every COPY argument, exec form too, through its word processing
-        sources = [_dfword(w, env, escape) for w in words[:-1]]
-        dest = _dfword(words[-1], env, escape)
+        sources = [dockerfile_word(w, env, escape) for w in words[:-1]]
+        dest = dockerfile_word(words[-1], env, escape)
     except Unsupported:
         return
     dest_abs = _join(state.workdir, dest)
@@ -354,8 +357,8 @@ def _bind_mounts(cmd, state: StageState, escape: str) -> list[tuple[str, str]]:
         if not target:
             continue
         try:
-            target = _join(state.workdir, _dfword(target, state.env, escape))
-            source = _context_path(_dfword(opts.get("source") or opts.get("src") or ".", state.env, escape))
+            target = _join(state.workdir, dockerfile_word(target, state.env, escape))
+            source = _context_path(dockerfile_word(opts.get("source") or opts.get("src") or ".", state.env, escape))
         except Unsupported:
             continue
         out.append((target, source))
@@ -365,10 +368,11 @@ def _bind_mounts(cmd, state: StageState, escape: str) -> list[tuple[str, str]]:
 def _provider(path: str, state: StageState, mounts: list[tuple[str, str]], context: Path,
               require_existing: bool) -> str | None:
     for target, source in mounts:
-        found = _provides(path, target, source, True, context, require_existing) or \
-            _provides(path, target, source, False, context, require_existing)
-        if found:
-            return f"bind mount of {found}"
+        if path == target or path.startswith(target.rstrip("/") + "/"):
+            # the mount hides what earlier instructions put there: it provides the lock or nothing does
+            found = _provides(path, target, source, True, context, require_existing) or \
+                _provides(path, target, source, False, context, require_existing)
+            return f"bind mount of {found}" if found else None
     for image_path, source, is_dir in reversed(state.copies):
         found = _provides(path, image_path, source, is_dir, context, require_existing)
         if found:
