@@ -106,6 +106,7 @@ def target_python(ctx: BuildContext, stanza: PipStanza, df, lock_path: str | Non
 def python_version_files(folder: str) -> list[str]:
     """``.python-version`` in ``folder`` and every folder above it, nearest first."""
     out = []
+    folder = folder.strip("/")  # a context path: "/" (from `COPY / /app`) is the root, whose parent is itself
     here = PurePosixPath(folder) if folder and folder != "." else None
     while here is not None and str(here) not in ("", "."):
         out.append(f"{here}/.python-version")

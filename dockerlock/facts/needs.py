@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-from dockerlock.context import BuildContext
+from dockerlock.context import BuildContext, ContextEscape, context_relative
 from dockerlock.facts.copies import split_copy
 from dockerlock.facts.locks import lock_candidates, python_version_files
 from dockerlock.facts.requirements import context_requirements
@@ -52,4 +52,12 @@ def files_needed(df: Dockerfile, ctx: BuildContext, settings: Settings) -> set[s
                 wanted |= missing
     for folder in lock_folders:
         wanted.update(python_version_files(folder))
-    return {w for w in wanted if ctx.index.is_file(w) or not ctx.index.complete}
+    # the contents are looked up by normalised context path (``COPY /pylock.toml`` reads pylock.toml)
+    return {_normal(w) for w in wanted if ctx.index.is_file(w) or not ctx.index.complete}
+
+
+def _normal(path: str) -> str:
+    try:
+        return context_relative(path)
+    except ContextEscape:
+        return path  # the reader reports it as leaving the context

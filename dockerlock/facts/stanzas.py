@@ -303,7 +303,9 @@ def _cwd_at(df: Dockerfile, ins: Instruction, cmd: Command, stage: Stage) -> str
         elif cwd is not None:
             cwd = posixpath.normpath(posixpath.join(cwd, target))
         else:
-            return None
+            # below the base image's unknown folder ("/?", as absolute_in_image writes it): None
+            # would stand for that folder itself, where `COPY requirements.txt .` put the file
+            cwd = "/?/?" if ".." in target.split("/") else posixpath.normpath(posixpath.join("/?", target))
     return cwd
 
 
@@ -351,6 +353,10 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
         if mount.context_path is None:
             return _with_problem(req, "other-stage", f"{req.word.raw} is bind-mounted from {mount.from_} "
                                                      "(another stage or image): it is produced during the build")
+        if not mount.whole_file and _mounted_folder_lacks(ctx, mount.context_path):
+            # the mount hides whatever the image had there, and brings no such file
+            return _with_problem(req, "not-found", f"the bind mount on {req.image_path} brings no such file: the "
+                                                   f"build context has no {mount.context_path}")
         return _inside_context(ctx, RequirementsFile(req.word, req.option, req.value, req.image_path,
                                                      Provider(ins, mount=mount), mount.context_path))
     current: Stage | None = stage
@@ -362,7 +368,7 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
         for cand in reversed(current.instructions[:upto]):
             if cand.keyword in ("COPY", "ADD"):
                 hit = copy_provides(df, ctx, cand, req.image_path)
-                if hit is None:
+                if hit is None or _folder_copy_lacks(ctx, cand, hit):
                     continue
                 return _provided_by_copy(ctx, req, cand, hit)
             if cand.keyword == "RUN":
@@ -386,6 +392,27 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                                              f"'{req.word.raw}' is (add a WORKDIR)")
     return _with_problem(req, "not-found", f"cannot find the COPY/ADD or bind mount that puts {req.word.raw} "
                                            f"into the image (looked for {req.image_path})")
+
+
+def _mounted_folder_lacks(ctx: BuildContext, context_path: str) -> bool:
+    if not ctx.index.complete:
+        return False
+    try:
+        return not ctx.is_file(ctx.check_inside(context_path))
+    except ContextEscape:
+        return False  # reported as escaping the context by _inside_context
+
+
+def _folder_copy_lacks(ctx: BuildContext, cand: Instruction, hit: CopySource) -> bool:
+    """A folder COPY from the context only writes the files the context has: when the
+    (completely indexed) context has no file at that path, the path keeps what an earlier
+    instruction put there."""
+    if not hit.dir_copy or hit.context_path is None or cand.flag("from") is not None or not ctx.index.complete:
+        return False
+    try:
+        return not ctx.is_file(ctx.check_inside(hit.context_path))
+    except ContextEscape:
+        return False  # reported as escaping the context by _inside_context
 
 
 def _provided_by_copy(ctx: BuildContext, req: RequirementsFile, cand: Instruction, hit: CopySource) -> RequirementsFile:

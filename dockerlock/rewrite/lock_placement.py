@@ -232,15 +232,21 @@ def _by_mount(df: Dockerfile, stanza: PipStanza, first: RequirementsFile, lock_p
         return LockPlacement(image_path, word, problem="several requirements files are bind-mounted; "
                                                        "bind the lock by hand")
     options = dict(mount.options)
+    # A source or target written with a variable ($REQ) is replaced by its value: the folder
+    # part of the raw text ("" for "$REQ") is not where the file is.
     for key in ("source", "src"):
         if key in options:
             source = options[key]
-            options[key] = posixpath.join(posixpath.dirname(source), posixpath.basename(lock_path)) if beside \
-                else lock_path
+            options[key] = posixpath.join(posixpath.dirname(source), posixpath.basename(lock_path)) \
+                if beside and "$" not in source else lock_path
     for key in ("target", "dst", "destination"):
         if key in options:
             target = options[key]
-            options[key] = posixpath.join(posixpath.dirname(target), posixpath.basename(lock_path))
+            if "$" in target and image_path.startswith("/?"):
+                return LockPlacement(image_path, word, problem="the bind mount's target depends on a working "
+                                                               "directory dockerlock does not know")
+            options[key] = image_path if "$" in target else \
+                posixpath.join(posixpath.dirname(target), posixpath.basename(lock_path))
     if any(set(v) & _CSV_UNSAFE for v in options.values()):
         return LockPlacement(image_path, word, problem="the bind mount's options need quoting dockerlock does not write")
     text = "--mount=" + ",".join(f"{k}={v}" for k, v in options.items())
