@@ -59,7 +59,6 @@ from typer.testing import CliRunner
 
 import strategies  # noqa: F401  (loads the Hypothesis profile, which sets the default example count)
 from dockerlock.cli import build_app
-from dockerlock.record import looks_like_record
 from fuzz_context import write_context
 from fuzz_mutants import Mutant, make_mutant
 from migrate_helpers import placeholder_lock
@@ -273,8 +272,6 @@ def known_bug(mutant: Mutant, failure: str) -> str | None:
     kind of violation is never taken for a known one.
     """
     text = mutant.data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if failure.startswith("revert exited 2") and any(looks_like_record(line) for line in text.splitlines()):
-        return "test_regression_an_earlier_damaged_record_makes_migrate_one_way"
     if failure.startswith("revert: exit 2 without an error naming the file and line") and "edits overlap" in failure:
         return "test_regression_revert_of_two_steps_sharing_one_lock_copy_says_edits_overlap"
     if "would create a line Docker cannot read as an instruction" in failure:
@@ -490,9 +487,6 @@ DOCS_RECORD = (
     "WMkpdKsLNsnlAvlm0t-FHYgVf4cPrzMOHY]")
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 14.6): migrate checks that revert undoes its own records, "
-                                       "but revert also reads the damaged or stale record the file already had, "
-                                       "and refuses the whole file")
 @pytest.mark.parametrize("comment", [
     "# dockerlock: replaced `RUN pip install -r requirements.txt`; `dockerlock revert` restores it",
     "    # dockerlock: added the lines below; `dockerlock revert` removes them [v2 n=1 h=0 c=0 d=]",
@@ -500,19 +494,15 @@ DOCS_RECORD = (
     DOCS_RECORD,
 ], ids=["words-only", "indented-added", "fake-v1", "stale-real-record"])
 def test_regression_an_earlier_damaged_record_makes_migrate_one_way(comment, tmp_path):
-    """A line that revert takes for a damaged (or another region's) record, above an
-    unmigrated stanza: migrate exits 0 and writes, then revert refuses the file (exit 2),
-    even though nothing but migrate's own edit is in the way. Migrate must only write what
-    revert can undo: refuse such a file (exit 2, naming the line) or leave revert able to
-    restore it (fuzz seeds 180, 247, 974, 1081...)."""
+    """Was: a line that revert takes for a damaged (or another region's) record, above an
+    unmigrated stanza: migrate exited 0 and wrote, then revert refused the file (exit 2), so
+    the migration could not be undone (fuzz seeds 180, 247, 974, 1081...). Now migrate refuses
+    the file (DLK121, exit 2, naming the line) and writes nothing."""
     before = f"FROM python:3.11-slim\n{comment}\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n"
     run, after = migrate_tree(tmp_path, {"requirements.txt": "six==1.16.0\n", "pylock.toml": "LOCK"}, before)
-    if run.code == 2:
-        assert after == before and error_at(run.stderr, 2)
-        return
-    with chdir(tmp_path):
-        back = in_process("revert", "Dockerfile")
-    assert back.code == 0 and (tmp_path / "Dockerfile").read_text() == before, back.stderr
+    assert run.code == 2 and after == before
+    assert run.stderr.startswith("Dockerfile:2: error DLK121: "), run.stderr
+    assert "`dockerlock revert` would refuse this file, so a migration written now could not be undone" in run.stderr
 
 
 @pytest.mark.xfail(strict=True, reason="open: the stray line is the input's own, not something the rewrite made")

@@ -8,7 +8,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from migrate_helpers import migrated, placeholder_lock, write_tree
+from migrate_helpers import migrated, placeholder_lock, run_migrate, write_tree
 from dockerlock.loading import context_at
 from dockerlock.model import Dockerfile
 from dockerlock.record import digest, make_record_line
@@ -395,3 +395,42 @@ def test_migrate_refuses_to_write_a_record_revert_would_not_undo(monkeypatch):
                                  "(the reverted text would differ from the original). This is a dockerlock bug; "
                                  "please report it with the file.")
     assert run_migrate(APP, FILES, Settings(record=False)).error is None  # without records there is nothing to undo
+
+
+def test_a_file_migrated_in_two_steps_keeps_its_first_record_and_reverts_whole():
+    """DLK121 stops migrate only for records revert cannot use: an intact record of an earlier
+    migration is kept, the second migration adds its own, and revert undoes both."""
+    files = {"requirements.txt": "six\n", "requirements-dev.txt": "six\n", "pylock.toml": placeholder_lock(),
+             "pylock.dev.toml": placeholder_lock(), ".python-version": "3.11\n"}
+    first = ("FROM python:3.11-slim\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n"
+             "FROM python:3.11-slim AS dev\nCOPY requirements-dev.txt /tmp/\n"
+             "RUN pip install -r /tmp/requirements-dev.txt gunicorn\n")
+    once = migrated(first, files, Settings())  # the extra package keeps the second stanza on pip (DLK116)
+    assert once.count("# dockerlock: replaced") == 1 and "requirements-dev.txt gunicorn" in once
+    edited = once.replace("requirements-dev.txt gunicorn", "requirements-dev.txt")
+    twice = migrated(edited, files, Settings())
+    assert twice.count("# dockerlock: replaced") == 2
+    assert [line for line in twice.splitlines() if line.startswith("RUN ")] == [
+        "RUN uv pip install -r /tmp/pylock.toml --system --compile-bytecode --require-hashes --no-cache",
+        "RUN uv pip install -r /tmp/pylock.dev.toml --system --compile-bytecode --require-hashes --no-cache"]
+    back = revert(twice, files)
+    assert back.error is None and back.converted == 2
+    assert back.new_text == first.replace("requirements-dev.txt gunicorn", "requirements-dev.txt")
+
+
+def test_migrate_refuses_a_file_whose_earlier_migrated_region_was_edited():
+    """revert refuses an edited region (without --force), so a second migration could not be
+    undone either: DLK121 names the record's line and writes nothing."""
+    files = {"requirements.txt": "six\n", "requirements-dev.txt": "six\n", "pylock.toml": placeholder_lock(),
+             "pylock.dev.toml": placeholder_lock(), ".python-version": "3.11\n"}
+    first = ("FROM python:3.11-slim\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\n"
+             "FROM python:3.11-slim AS dev\nCOPY requirements-dev.txt /tmp/\n"
+             "RUN pip install -r /tmp/requirements-dev.txt gunicorn\n")
+    once = migrated(first, files, Settings())
+    edited = (once.replace("--require-hashes --no-cache\n", "--require-hashes --no-cache --quiet\n", 1)
+              .replace("requirements-dev.txt gunicorn", "requirements-dev.txt"))
+    result = run_migrate(edited, files, Settings())
+    assert result.new_text is None and result.error is not None
+    assert (result.error.code, result.error.line) == ("DLK121", 2)
+    assert result.error.reason == ("the region below this record was edited after migration: `dockerlock revert` "
+                                   "would refuse this file, so a migration written now could not be undone")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dockerlock.rules import (
     convert_pip_install,
+    earlier_records,
     extra_packages,
     gpu_image,
     lock_covers_step,
@@ -28,7 +29,7 @@ from dockerlock.rules import (
 from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
-MIGRATE = (windows_image, gpu_image,
+MIGRATE = (earlier_records, windows_image, gpu_image,
            pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options,
            extra_packages,
            requirements_built_during_build, requirements_source_unknown,

@@ -88,7 +88,7 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
                 older[text] -= 1
             elif (rec := parse_record(text, n, after.source.path)) is not None:
                 records.append(rec)
-        restores = _plan(after.source, records)
+        restores = planned_restores(after.source, records)
         stuck = next((r for r in restores if r.region is None or not r.region.intact), None)
         if stuck is not None:
             return f"the record on line {stuck.record.line} would not find its region ({stuck.why or 'edited'})"
@@ -124,7 +124,7 @@ def _ending(line: str) -> str:
     return "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
 
 
-def _plan(src: Source, records: list[Record]) -> list[_Restore]:
+def planned_restores(src: Source, records: list[Record]) -> list[_Restore]:
     """Where each record's region is and what replaces it, from the bottom up: a region's
     "next" anchor was taken from the original text, so the regions below it are restored
     (in a working copy) before it is looked for."""
@@ -171,7 +171,7 @@ def _edits(src: Source, plan: _Restore) -> list[Edit]:
 
 def _recorded(df: Dockerfile, records: list[Record], result: FileResult, force: bool) -> list[list[Edit]]:
     src = df.source
-    plans = _plan(src, records)
+    plans = planned_restores(src, records)
     for plan in plans:
         if plan.region is not None and plan.region.intact:
             continue
