@@ -3,7 +3,7 @@
 Shared by the property tests (``test_properties.py``) and reusable for revert
 properties. Importing this module also registers the Hypothesis profiles:
 
-- ``ci`` (the default): 500 examples per property, no deadline;
+- ``ci`` (the default): 300 examples per property, no deadline;
 - ``nightly``: 5000 examples;
 - ``dev``: 50 examples, for quick local iteration.
 
@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 # -- profiles ------------------------------------------------------------------------------
-settings.register_profile("ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("nightly", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=50, deadline=None)
