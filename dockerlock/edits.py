@@ -60,10 +60,10 @@ class Fix:
 
 def overlapping(a: Fix, b: Fix) -> bool:
     """Do two fixes touch the same text (an insertion strictly inside another's range counts)?"""
-    return any(_spans_clash(x.span, y.span) for x in a.edits for y in b.edits)
+    return any(spans_clash(x.span, y.span) for x in a.edits for y in b.edits)
 
 
-def _spans_clash(x: Span, y: Span) -> bool:
+def spans_clash(x: Span, y: Span) -> bool:
     if x.start == x.end and y.start == y.end:
         return False  # two insertions (at one point or not): both land, in plan order
     if x.start == x.end:
@@ -105,7 +105,7 @@ def _clashes_with_taken(span: Span, starts: list[int], spans: list[Span]) -> boo
     # (taken non-empty edits are disjoint), insertions in between are checked on the way.
     k = bisect.bisect_left(starts, span.start) - 1
     while k >= 0:
-        if _spans_clash(span, spans[k]):
+        if spans_clash(span, spans[k]):
             return True
         if spans[k].start < spans[k].end:
             break
@@ -113,7 +113,7 @@ def _clashes_with_taken(span: Span, starts: list[int], spans: list[Span]) -> boo
     # From here on: every taken edit starting inside this one's range.
     j = bisect.bisect_left(starts, span.start)
     while j < len(spans) and spans[j].start <= span.end:
-        if _spans_clash(span, spans[j]):
+        if spans_clash(span, spans[j]):
             return True
         j += 1
     return False

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from dockerlock import shell
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, Finding, Level
-from dockerlock.edits import Edit, apply_edits, verify_untouched
+from dockerlock.edits import Edit, OverlappingEdits, apply_edits, spans_clash, verify_untouched
 from dockerlock.engine import FileResult, finish
 from dockerlock.facts.commands import Command, run_commands
 from dockerlock.facts.uv_steps import UvStep, uv_steps
@@ -68,6 +68,11 @@ def revert_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings,
         return result
     try:
         result.new_text = finish(df, groups, record=False, replan=_has_records)
+    except OverlappingEdits:
+        first = min(e.span.start for g in groups for e in g)
+        result.error = DockerlockError("two of the restores would rewrite the same lines; nothing was reverted. "
+                                       "This is a dockerlock bug; please report it with the file",
+                                       df.source.path, df.source.line_of(first))
     except DockerlockError as exc:
         result.error = exc
     return result
@@ -221,11 +226,14 @@ def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> l
 
     groups: list[list[Edit]] = []
     removed_uv: set[int] = set()
+    planned: dict[tuple[int, int], str] = {}  # the edits already planned, by span
     for stage in df.stages:
         steps = uv_steps(df, stage)
         before = len(groups)
         for step in steps:
             edits = _revert_step(df, context, stage, step, result)
+            if edits:
+                edits = _not_yet_planned(edits, planned, df, step, result)
             if edits:
                 groups.append(edits)
         if len(groups) > before and all(_uv_only_for(df, stage, steps)):
@@ -238,6 +246,23 @@ def _synthesised(df: Dockerfile, context: BuildContext, result: FileResult) -> l
                                        "no dockerlock record: synthesised the canonical pip stanza; review it",
                                        df.source.path, None))
     return groups
+
+
+def _not_yet_planned(edits: list[Edit], planned: dict[tuple[int, int], str], df: Dockerfile, step: UvStep,
+                     result: FileResult) -> list[Edit] | None:
+    """``edits`` without those an earlier step's revert already makes (two uv steps reading the
+    lock one COPY brings both turn it back into the one requirements COPY); None, with the
+    step refused, when an edit would change what an earlier one changes differently."""
+    fresh = [e for e in edits if planned.get((e.span.start, e.span.end)) != e.text]
+    for edit in fresh:
+        if any((start, end) == (edit.span.start, edit.span.end) or spans_clash(Span(start, end), edit.span)
+               for start, end in planned):
+            _refuse(result, df.source.path, step.command.instruction.start_line,
+                    "another uv step's revert rewrites the same lines differently; revert this one by hand")
+            return None
+    for edit in fresh:
+        planned[(edit.span.start, edit.span.end)] = edit.text
+    return fresh
 
 
 def _revert_step(df: Dockerfile, context: BuildContext, stage, step: UvStep,
