@@ -191,8 +191,15 @@ def verify_untouched(before, after, edits: Sequence[Edit]) -> None:
             before.source.path)
     from dockerlock.model import KEYWORDS
 
+    inputs_own = {ins.text(before.source): ins for ins in before.instructions if ins.keyword not in KEYWORDS}
     for ins in after.instructions:
         if _touched(ins.span, fresh) and ins.keyword not in KEYWORDS:
+            own = inputs_own.get(ins.text(after.source))
+            if own is not None:  # the input's own line, beside the edit: its error, not the rewrite's
+                raise DockerlockError(
+                    f"'{own.text(before.source).strip()[:60]}' is not an instruction Docker knows, and BuildKit "
+                    "stops there (is a continuation backslash missing on the line before?); nothing was written",
+                    before.source.path, own.start_line)
             raise InvariantViolation(
                 f"refusing to write: the rewrite would create a line Docker cannot read as an "
                 f"instruction ({ins.text(after.source).strip()[:60]!r}). This is a dockerlock bug; "
