@@ -515,7 +515,6 @@ def test_regression_a_stray_line_after_a_continuation_is_called_a_dockerlock_bug
            "continuation backslash missing on the line before?); nothing was written" in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="open: dockerlock's model accepts an ENV that BuildKit's parser rejects")
 def test_regression_a_file_buildkit_rejects_is_rewritten(tmp_path):
     """``ENV X=a b`` is a syntax error for BuildKit ("can't find = in b"), so the image does
     not build; migrate still converts the stanza below it (exit 0). A file BuildKit cannot

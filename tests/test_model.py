@@ -297,7 +297,20 @@ BAD = [
     (b"FROM x\nONBUILD RUN <<EOF\nbody\n", DockerfileSyntaxError, "unterminated heredoc"),
     (b"# escape=`\n", DockerfileSyntaxError, "no instructions"),
     (b"RUN a\nFROM x\n", DockerfileSyntaxError, "before the first FROM"),
+    (b"FROM x\nENV X=a b\n", DockerfileSyntaxError, "can't find = in 'b'"),
+    (b"FROM x\nLABEL a=1 \\\n    b\n", DockerfileSyntaxError, "can't find = in 'b'"),
+    (b"FROM x\nENV ONLY\n", DockerfileSyntaxError, "ENV must have two arguments"),
 ]
+
+
+@pytest.mark.parametrize("body", ['ENV A b c', 'ENV A="x y" B=z', "ENV 'A=b'", 'LABEL a=1 b="two words"',
+                                  'ENV A=', 'ENV X=a\\ b'])
+def test_name_value_forms_buildkit_reads_are_accepted(body):
+    """Differential: what BuildKit's parser accepts, the model accepts (and the BAD list above
+    holds the ENV/LABEL forms both reject)."""
+    text = f"FROM x\n{body}\n"
+    dockerfile.parse_string(text)  # BuildKit reads it
+    assert Dockerfile.from_text(text).instructions[1].keyword == body.split()[0]
 
 
 @pytest.mark.parametrize("data,error,message", BAD, ids=[b[2] for b in BAD])

@@ -14,6 +14,7 @@ from dockerlock.model.scopes import (
     Scopes,
     Var,
     assign_stage,
+    name_value_error,
     parse_arg,
     resolve_workdirs,
 )
@@ -70,6 +71,9 @@ class Dockerfile:
         if first_non_arg is not None and first_non_arg.keyword != "FROM":
             raise scan.error(f"{first_non_arg.keyword} before the first FROM: only ARG may come "
                              "before FROM", first_non_arg.start_line)
+        for ins in instructions:
+            if ins.keyword in ("ENV", "LABEL") and (problem := name_value_error(ins, scan.escape)):
+                raise scan.error(problem, ins.start_line)
         return dockerfile
 
     @classmethod

@@ -162,6 +162,22 @@ def parse_env(ins: Instruction, escape: str, values: Mapping[str, str | None]) -
         yield Var(name, "ENV", raw, expand(raw, values, escape), ins.start_line)
 
 
+def name_value_error(ins: Instruction, escape: str) -> str | None:
+    """Why BuildKit's parser rejects this ENV or LABEL (None: it reads it). The legacy form
+    ``ENV NAME value`` needs a value; in the ``NAME=value`` form every word needs its ``=``."""
+    words = split_words(ins.logical.text, ins.body_start, escape=escape)
+    if not words:
+        return None
+    if "=" not in words[0].raw:
+        if len(words) < 2:
+            return f"{ins.keyword} {words[0].raw} has no value: {ins.keyword} must have two arguments"
+        return None
+    bare = next((w.raw for w in words if "=" not in w.raw), None)
+    if bare is not None:
+        return f"{ins.keyword}: can't find = in '{bare}' (every word must be of the form name=value)"
+    return None
+
+
 def assign_stage(scopes: Scopes, stage: int, instructions: list[Instruction], escape: str,
                  meta_args: Mapping[str, Var]) -> None:
     """Record the ARG and ENV assignments of one stage, in order."""
