@@ -450,3 +450,14 @@ def test_a_mount_buildkit_rejects_leaves_the_stanza_alone(mount, problem):
         ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's mount: "
                    f"{problem}")]
 
+
+
+def test_a_rewritten_bind_mount_keeps_the_spelling_of_its_other_fields():
+    before = ("FROM python:3.11-slim\n"
+              "RUN --mount=TYPE=bind,Source=requirements.txt,DST=/tmp/requirements.txt,ro "
+              "pip install -r /tmp/requirements.txt\n")
+    after = ("FROM python:3.11-slim\n"
+             f"{UV}\n"
+             "RUN --mount=TYPE=bind,Source=pylock.toml,DST=/tmp/pylock.toml,ro "
+             f"uv pip install -r /tmp/pylock.toml {SYSTEM}\n")
+    assert_migrates(before, after, FILES)

@@ -249,6 +249,24 @@ def _by_mount(df: Dockerfile, stanza: PipStanza, first: RequirementsFile, lock_p
                 posixpath.join(posixpath.dirname(target), posixpath.basename(lock_path))
     if any(set(v) & _CSV_UNSAFE for v in options.values()):
         return LockPlacement(image_path, word, problem="the bind mount's options need quoting dockerlock does not write")
-    text = "--mount=" + ",".join(f"{k}={v}" for k, v in options.items())
-    edit = Edit(stanza.instruction.logical.source_span(mount.flag.start, mount.flag.end), text)
+    edit = Edit(stanza.instruction.logical.source_span(mount.flag.start, mount.flag.end),
+                _mount_text(mount.flag.raw, options))
     return LockPlacement(image_path, word, mount_edit=edit)
+
+
+def _mount_text(raw: str, options: dict[str, str]) -> str:
+    """The mount flag with its source and target values replaced; every other field keeps its
+    spelling and place (``Source=``, a bare ``ro``). A value written in quotes is rewritten from
+    ``options`` whole, in the lower-case spelling BuildKit reads."""
+    name, _, value = raw.partition("=")
+    if set(value) & set("'\""):
+        return "--mount=" + ",".join(f"{k}={v}" for k, v in options.items())
+    fields = []
+    for field in value.split(","):
+        key, sep, _old = field.partition("=")
+        lower = key.strip().lower()
+        fields.append(f"{key}={options[lower]}" if sep and lower in _PATH_KEYS else field)
+    return f"{name}={','.join(fields)}"
+
+
+_PATH_KEYS = frozenset({"source", "src", "target", "dst", "destination"})
