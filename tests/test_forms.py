@@ -461,3 +461,16 @@ def test_a_rewritten_bind_mount_keeps_the_spelling_of_its_other_fields():
              "RUN --mount=TYPE=bind,Source=pylock.toml,DST=/tmp/pylock.toml,ro "
              f"uv pip install -r /tmp/pylock.toml {SYSTEM}\n")
     assert_migrates(before, after, FILES)
+
+
+def test_a_folder_copy_whose_context_lacks_the_requirements_names_the_context_and_the_copy():
+    """Never a guess: ``COPY . .`` brings only what the context holds, so a missing
+    requirements file is named there, with the way to point at the right context."""
+    text = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements-prod.txt\n"
+    result = run_migrate(text, FILES)
+    assert result.new_text is None
+    [finding] = result.findings
+    assert finding.code == "DLK118"
+    assert finding.message.startswith("pip install -r requirements-prod.txt left as is: the build context (")
+    assert finding.message.endswith(") has no requirements-prod.txt, which COPY on line 3 would put at "
+                                    "/app/requirements-prod.txt (is the context another folder? pass --context)")

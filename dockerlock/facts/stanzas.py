@@ -361,6 +361,7 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                                                      Provider(ins, mount=mount), mount.context_path))
     current: Stage | None = stage
     before = ins.index
+    lacking: tuple[Instruction, str] | None = None  # the latest folder COPY whose context lacks the file
     while current is not None:
         # a stage's instructions are consecutive in the file: start just before ``before``
         first = current.instructions[0].index
@@ -368,7 +369,10 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
         for cand in reversed(current.instructions[:upto]):
             if cand.keyword in ("COPY", "ADD"):
                 hit = copy_provides(df, ctx, cand, req.image_path)
-                if hit is None or _folder_copy_lacks(ctx, cand, hit):
+                if hit is None:
+                    continue
+                if _folder_copy_lacks(ctx, cand, hit):
+                    lacking = lacking or (cand, hit.context_path or "")
                     continue
                 return _provided_by_copy(ctx, req, cand, hit)
             if cand.keyword == "RUN":
@@ -390,6 +394,11 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
         return _with_problem(req, "workdir", f"the working directory is unknown: {image} sets it and this "
                                              f"file sets no WORKDIR, so dockerlock cannot tell where "
                                              f"'{req.word.raw}' is (add a WORKDIR)")
+    if lacking is not None:
+        copy, wanted = lacking
+        return _with_problem(req, "not-found", f"the build context ({ctx.shown}) has no {wanted}, which "
+                                               f"{copy.keyword} on line {copy.start_line} would put at "
+                                               f"{req.image_path} (is the context another folder? pass --context)")
     return _with_problem(req, "not-found", f"cannot find the COPY/ADD or bind mount that puts {req.word.raw} "
                                            f"into the image (looked for {req.image_path})")
 
