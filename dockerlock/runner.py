@@ -354,6 +354,12 @@ def _stop_workers(pool) -> None:
             proc.terminate()
     for proc in handles:
         proc.join(timeout=30)
+    # The pool's manager thread closes its wake-up pipe as it ends; the interpreter's exit hook
+    # writes to that pipe, and on Python 3.11 a close racing that write prints a traceback
+    # ("Bad file descriptor") after our clean exit message. Let it end first.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=30)
 
 
 def _fork_context():
