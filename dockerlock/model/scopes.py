@@ -16,6 +16,7 @@ linear in the number of assignments; a lookup costs a bisection per stage in the
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -147,8 +148,9 @@ def parse_arg(ins: Instruction, escape: str, values: Mapping[str, str | None]) -
 
 def parse_env(ins: Instruction, escape: str, values: Mapping[str, str | None]) -> Iterator[Var]:
     """The pairs of one ENV, each expanded against ``values``: the env *before* this ENV."""
-    if _plain_pair(ins.body.strip()):
-        name, _, raw = ins.body.strip().partition("=")
+    body = ins.body.strip()
+    if _plain_pair(body):
+        name, _, raw = body.partition("=")
         if name:
             yield Var(name, "ENV", raw, expand(raw, values, escape), ins.start_line)
         return
@@ -167,10 +169,13 @@ def parse_env(ins: Instruction, escape: str, values: Mapping[str, str | None]) -
         yield Var(name, "ENV", raw, expand(raw, values, escape), ins.start_line)
 
 
+_NEEDS_WORDS = re.compile(r"[ \t\"'\\`$]")  # a blank, quote, escape or expansion: split words
+
+
 def _plain_pair(body: str) -> bool:
     """One ``NAME=value`` word with no quote, escape or blank in it: by far the most common ENV,
     read without splitting words."""
-    return "=" in body and not any(c in body for c in " \t\"'\\`$")
+    return "=" in body and _NEEDS_WORDS.search(body) is None
 
 
 def name_value_error(ins: Instruction, escape: str) -> str | None:
