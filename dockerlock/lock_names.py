@@ -86,6 +86,11 @@ class LockOrigin:
     #: with the digest of its content (``content_digest``): what lets migrate show that an extra
     #: (``urllib3[socks]``) was resolved into the lock, which uv's lock alone cannot tell.
     inputs: tuple[tuple[str, str], ...] = ()
+    #: ``musl`` for a lock compiled for an Alpine image; None: glibc (the default, not written)
+    libc: str | None = None
+    #: The pip source options it was resolved with (``--extra-index-url URL``...; empty: PyPI);
+    #: None when the lock does not say (made by another tool, or before dockerlock recorded them).
+    indexes: tuple[str, ...] | None = None
 
     def as_table(self) -> dict[str, object]:
         table: dict[str, object] = {"requirements": list(self.requirements)}
@@ -93,6 +98,10 @@ class LockOrigin:
             table["python"] = self.python
         if self.platform:
             table["platform"] = self.platform
+        if self.libc:
+            table["libc"] = self.libc
+        if self.indexes is not None:
+            table["indexes"] = list(self.indexes)
         if self.inputs:
             table["inputs"] = dict(self.inputs)
         return table
@@ -110,8 +119,12 @@ def origin_from_tool(tool: Mapping[str, Any] | None) -> LockOrigin | None:
     inputs = table.get("inputs")
     recorded = tuple((k, v) for k, v in inputs.items() if isinstance(k, str) and isinstance(v, str)) \
         if isinstance(inputs, Mapping) else ()
+    libc, indexes = table.get("libc"), table.get("indexes")
     return LockOrigin(tuple(requirements), python if isinstance(python, str) else None,
-                      platform if isinstance(platform, str) else None, recorded)
+                      platform if isinstance(platform, str) else None, recorded,
+                      libc if isinstance(libc, str) else None,
+                      tuple(indexes) if isinstance(indexes, list) and all(isinstance(i, str) for i in indexes)
+                      else None)
 
 
 def content_digest(text: str) -> str:

@@ -33,12 +33,15 @@ class LockTarget:
     python: str | None
     platform: str
     refusal: str | None = None
+    libc: str = "glibc"  # musl for an Alpine image
+    indexes: tuple[str, ...] = ()  # the pip step's source options, resolved from too
 
 
 def lock_targets(df: Dockerfile, context: BuildContext, settings: Settings) -> list[LockTarget]:
     """Every pip requirements install in ``df``, with the lock migrate would read for it."""
     from dockerlock.engine import review
-    from dockerlock.facts.locks import choose_lock, target_platform, target_python
+    from dockerlock.facts.locks import choose_lock, target_libc, target_platform, target_python
+    from dockerlock.facts.pip_sources import pip_sources
     from dockerlock.rules.base import Decision, RuleContext
 
     rc = RuleContext(df, context, replace(settings, lock_check=False))
@@ -56,8 +59,12 @@ def lock_targets(df: Dockerfile, context: BuildContext, settings: Settings) -> l
         refusal = None
         if stanza_review.decision in (Decision.REFUSED, Decision.DEFERRED) and decisive is not None:
             refusal = f"{decisive.code}: {decisive.message}"
+        sources = pip_sources(df, stanza)
+        if refusal is None and sources.unknown is not None:
+            refusal = (f"pip's package sources are only known at build time ({sources.unknown}); lock with the "
+                       "same sources yourself")
         requirements = tuple(f.context_path for f in stanza.requirements if f.context_path)
         constraints = tuple(f.context_path for f in stanza.constraints if f.context_path)
         targets.append(LockTarget(df.source.path, stanza.line, requirements, constraints, lock, python,
-                                  target_platform(stanza), refusal))
+                                  target_platform(stanza), refusal, target_libc(df, stanza), sources.args))
     return targets

@@ -474,3 +474,71 @@ def test_a_folder_copy_whose_context_lacks_the_requirements_names_the_context_an
     assert finding.message.startswith("pip install -r requirements-prod.txt left as is: the build context (")
     assert finding.message.endswith(") has no requirements-prod.txt, which COPY on line 3 would put at "
                                     "/app/requirements-prod.txt (is the context another folder? pass --context)")
+
+
+def _lock_with_wheels(*wheels: str, sdist: bool = False, extra: str = "") -> str:
+    """A one-package lock (charset-normalizer 3.5.3) with the given wheel file names; placeholder URLs."""
+    rows = ", ".join(f'{{ url = "https://files.example.org/{w}", hashes = {{ sha256 = "{"ab" * 32}" }} }}'
+                     for w in wheels)
+    source = ('sdist = { url = "https://files.example.org/charset_normalizer-3.5.3.tar.gz", '
+              f'hashes = {{ sha256 = "{"cd" * 32}" }} }}\n' if sdist else "")
+    return ('lock-version = "1.0"\nrequires-python = ">=3.12,<3.13"\ncreated-by = "tests"\n\n[[packages]]\n'
+            f'name = "charset-normalizer"\nversion = "3.5.3"\nwheels = [{rows}]\n{source}{extra}')
+
+
+MANYLINUX = "charset_normalizer-3.5.3-cp312-cp312-manylinux_2_28_x86_64.whl"
+MUSLLINUX = "charset_normalizer-3.5.3-cp312-cp312-musllinux_1_2_x86_64.whl"
+
+
+@pytest.mark.parametrize("image", ["python:3.12-alpine", "python:3.12-alpine3.20", "python:${PY}-alpine"])
+def test_an_alpine_image_needs_a_lock_made_for_musl(image):
+    """DLK106: a lock that records glibc, or whose package has only manylinux wheels and no sdist,
+    cannot install on an Alpine image; a musl lock, or one with an sdist, can."""
+    text = (f"ARG PY=3.12\nFROM {image}\nCOPY requirements.txt .\n"
+            "RUN apk add --no-cache gcc musl-dev && pip install -r requirements.txt\n")
+    files = {"requirements.txt": "charset-normalizer==3.5.3\n"}
+    recorded = '\n[tool.dockerlock]\nrequirements = ["requirements.txt"]\npython = "3.12"\nplatform = "linux/amd64"\n'
+    shown = image.replace("${PY}", "3.12")
+
+    glibc = run_migrate(text, {**files, "pylock.toml": _lock_with_wheels(MANYLINUX, sdist=True, extra=recorded)})
+    assert glibc.new_text is None and glibc.error is not None and glibc.error.code == "DLK106"
+    assert glibc.error.reason.endswith(f"/pylock.toml was compiled for glibc (manylinux wheels), but the image "
+                                       f"{shown} uses musl (Alpine: musllinux wheels); regenerate it for this "
+                                       "image with `dockerlock lock Dockerfile`")
+    musl = run_migrate(text, {**files, "pylock.toml": _lock_with_wheels(MUSLLINUX, extra=recorded + 'libc = "musl"\n')})
+    assert musl.error is None and musl.new_text is not None
+
+    unrecorded = run_migrate(text, {**files, "pylock.toml": _lock_with_wheels(MANYLINUX)})
+    assert unrecorded.error is not None and unrecorded.error.code == "DLK106"
+    assert unrecorded.error.reason.startswith(f"the image {shown} uses musl (Alpine), and charset-normalizer 3.5.3")
+    assert "cannot be installed on linux/amd64 (CPython 3.12, musl): no compatible wheel and no sdist; wheels " \
+        "exist for manylinux_2_28_x86_64 (for cp312)" in unrecorded.error.reason
+    with_sdist = run_migrate(text, {**files, "pylock.toml": _lock_with_wheels(MANYLINUX, sdist=True)})
+    assert with_sdist.error is None and with_sdist.new_text is not None  # uv builds it, as pip would have
+
+
+def test_a_musl_lock_does_not_fit_a_glibc_image():
+    text = "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    recorded = ('\n[tool.dockerlock]\nrequirements = ["requirements.txt"]\npython = "3.12"\nplatform = "linux/amd64"\n'
+                'libc = "musl"\n')
+    result = run_migrate(text, {"requirements.txt": "charset-normalizer==3.5.3\n",
+                                "pylock.toml": _lock_with_wheels(MUSLLINUX, extra=recorded)})
+    assert result.error is not None and result.error.code == "DLK106"
+    assert "was compiled for musl (Alpine: musllinux wheels), but the image python:3.12-slim uses glibc" in \
+        result.error.reason
+
+
+def test_no_deps_needs_a_lock_of_exactly_the_listed_packages():
+    """DLK124: pip --no-deps installs the listed lines only; a lock holding their dependencies too
+    would add packages. A fully pinned file (every locked package listed) converts."""
+    text = "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-deps -r requirements.txt\n"
+    lock = placeholder_lock(packages=(("requests", "2.32.3"), ("idna", "3.7"), ("certifi", "2024.7.4")))
+    partial = run_migrate(text, {"requirements.txt": "requests==2.32.3\n", "pylock.toml": lock})
+    assert partial.new_text is None and partial.error is not None and partial.error.code == "DLK124"
+    assert partial.error.reason.startswith("pip install --no-deps installs only what the requirements list, but "
+                                           "the lock ")
+    assert partial.error.reason.endswith("/pylock.toml also installs certifi, idna; list them in the requirements "
+                                         "(pinned, as the lock has them) or drop --no-deps, then re-lock")
+    pinned = run_migrate(text, {"requirements.txt": "requests==2.32.3\nidna==3.7\ncertifi==2024.7.4\n",
+                                "pylock.toml": lock})
+    assert pinned.error is None and pinned.new_text is not None

@@ -413,3 +413,36 @@ def test_dockerfiles_sharing_a_lock_lock_it_once(repo, fake_uv):
     assert result.exit_code == 0, result.output
     assert len(fake_uv()) == 1 and len(result.stdout.splitlines()) == 1
     assert WROTE.fullmatch(result.stdout.strip()).group(1) == "pylock.toml"
+
+
+def test_an_alpine_image_is_locked_for_musl(repo, fake_uv):
+    """python:3.12-alpine installs musllinux wheels: uv is asked for the musl triple, and the lock
+    records musl, so migrate can tell it from a glibc lock."""
+    write(repo, {"Dockerfile": "FROM python:3.12-alpine\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
+                 "requirements.txt": "six\n"})
+    result = lock("Dockerfile")
+    assert result.exit_code == 0, result.output
+    assert "for Python 3.12 on linux/amd64 (musl)" in result.stdout
+    [call] = fake_uv()
+    assert option(call["args"], "--python-platform") == "x86_64-unknown-linux-musl"
+    table = tomllib.loads((repo / "pylock.toml").read_text())["tool"]["dockerlock"]
+    assert (table["platform"], table["libc"]) == ("linux/amd64", "musl")
+
+
+def test_a_dockerfiles_index_options_are_resolved_from_and_recorded(repo, fake_uv):
+    """The lock comes from the sources pip used, searched the way pip searches (the best version
+    on any index), and records them, so migrate can check it (DLK122)."""
+    index = "https://pypi.example.org/simple"
+    write(repo, {"Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\n"
+                               f"RUN pip install -r requirements.txt --extra-index-url {index}\n"
+                               "ARG PIP_INDEX_URL\nRUN pip install -r requirements.txt\n",
+                 "requirements.txt": "six\n"})
+    result = lock("Dockerfile")
+    assert result.exit_code == 0, result.output
+    assert "Dockerfile:5: skipped: pip's package sources are only known at build time (PIP_INDEX_URL comes " \
+           "from the build (ARG on line 4)); lock with the same sources yourself" in result.stderr
+    [call] = fake_uv()
+    assert option(call["args"], "--extra-index-url") == index
+    assert option(call["args"], "--index-strategy") == "unsafe-best-match"
+    table = tomllib.loads((repo / "pylock.toml").read_text())["tool"]["dockerlock"]
+    assert table["indexes"] == ["--extra-index-url", index]

@@ -37,6 +37,7 @@ from dockerlock.lockfile import (
 from dockerlock.locking import (
     ImageTarget,
     PackageChange,
+    PlatformChoice,
     compare_locks,
     compile_lock,
     find_uv,
@@ -45,6 +46,7 @@ from dockerlock.locking import (
     resolve_check,
     uv_environment,
 )
+from dockerlock.locking.compare import describe_origin
 
 LOCKS = Path(__file__).parent / "fixtures" / "locks"
 PY311 = ImageTarget("3.11")
@@ -249,13 +251,16 @@ def test_written_lock_admits_the_series_and_records_its_origin(project, fake_uv)
         requirements = ["requirements.txt"]
         python = "3.11"
         platform = "linux/amd64"
+        indexes = []
 
         [tool.dockerlock.inputs]
         "requirements.txt" = "{digest}"
         """)
     lock = load_lock(project / "pylock.toml")
     assert str(lock.requires_python) == "<3.12,>=3.11"
-    assert lock.origin == LockOrigin(("requirements.txt",), "3.11", "linux/amd64", (("requirements.txt", digest),))
+    # indexes = []: resolved from PyPI alone (no index options), which migrate compares with the step's
+    assert lock.origin == LockOrigin(("requirements.txt",), "3.11", "linux/amd64", (("requirements.txt", digest),),
+                                     indexes=())
 
 
 def test_several_files_make_one_lock_named_after_them(project, fake_uv):
@@ -272,7 +277,7 @@ def test_several_files_make_one_lock_named_after_them(project, fake_uv):
     assert listing(project) == ["constraints.txt", "pylock.dev+requirements.toml", "requirements-dev.txt",
                                 "requirements.txt"]
     assert tool_table(result.output) == {"requirements": ["requirements.txt", "requirements-dev.txt"],
-                                         "python": "3.12", "platform": "linux/arm64",
+                                         "python": "3.12", "platform": "linux/arm64", "indexes": [],
                                          "constraints": ["constraints.txt"],
                                          "inputs": {name: content_digest((project / name).read_text())
                                                     for name in ("requirements.txt", "requirements-dev.txt")}}
@@ -465,7 +470,7 @@ def test_lock_is_stale_with_fake_uv_never_writes_the_lock(project, fake_uv):
     assert result.requires_python == (">=3.11", "<3.12,>=3.11")
     digest = content_digest((project / "requirements.txt").read_text())
     assert result.origin == (None, LockOrigin(("requirements.txt",), "3.11", "linux/amd64",
-                                              (("requirements.txt", digest),)))
+                                              (("requirements.txt", digest),), indexes=()))
     assert result.lock_path == project / "pylock.toml"
     assert (project / "pylock.toml").read_bytes() == (LOCKS / "pylock.drift.toml").read_bytes()
     assert listing(project) == before
@@ -606,7 +611,8 @@ def test_several_files_make_one_lock_that_holds_both(real_uv, project):
     lock = load_lock(result.output)
     assert {p.name: str(p.version) for p in lock.packages} == {"six": "1.16.0", "idna": "3.7"}
     assert lock.origin == LockOrigin(("requirements.txt", "requirements-dev.txt"), "3.11", "linux/amd64",
-                                     tuple((p.name, content_digest(p.read_text())) for p in (runtime, dev)))
+                                     tuple((p.name, content_digest(p.read_text())) for p in (runtime, dev)),
+                                     indexes=())
     # uv reads the lock with dockerlock's record as its previous output: a re-lock keeps the pins
     write_requirements(project, "idna\n", name="requirements-dev.txt")
     again = compile_lock([runtime, dev], target=PY311, uv=real_uv)
@@ -728,3 +734,32 @@ def test_vcs_requirement_pinned_to_a_commit(real_uv, project, tmp_path):
     stale = lock_is_stale(requirements, project / "pylock.toml", target=PY311, uv=real_uv)
     assert [c.name for c in stale.changed] == ["localpkg"]
     assert f"git {second[:7]}" in stale.changed[0].new[0]
+
+
+def test_an_alpine_target_is_compiled_for_musl_and_says_so():
+    """Alpine images take musllinux wheels and no manylinux one: their locks are compiled for musl,
+    and the lock records it so migrate can tell a glibc lock from a musl one."""
+    target = ImageTarget("3.12", "linux/amd64", libc="musl")
+    assert target.compile_options() == ["--python-platform", "x86_64-unknown-linux-musl", "--python-version", "3.12"]
+    assert target.describe() == "Python 3.12 on linux/amd64 (musl)"
+    assert target.origin_libc == "musl" and ImageTarget("3.12").origin_libc is None
+    assert ImageTarget("3.12", "linux/arm64", libc="musl").uv_platform == "aarch64-unknown-linux-musl"
+    with pytest.raises(ConfigError, match=r"uv cannot resolve for linux/riscv64 \(riscv64, musl\) alone"):
+        ImageTarget("3.12", "linux/riscv64", libc="musl")
+    # Docker's spelling on the command line keeps the image's C library; a uv value names its own
+    assert PlatformChoice("linux/arm64").target("3.12", "linux/amd64", "musl").uv_platform == \
+        "aarch64-unknown-linux-musl"
+    assert PlatformChoice("x86_64-unknown-linux-musl").target("3.12").libc == "musl"
+    assert PlatformChoice("x86_64-manylinux_2_28").target("3.12", "linux/amd64", "musl").libc == "glibc"
+    assert ImageTarget.from_origin(LockOrigin(("requirements.txt",), "3.12", "linux/amd64", libc="musl")) == target
+
+
+def test_a_musl_lock_is_another_target_than_a_glibc_one(tmp_path):
+    glibc = LockOrigin(("requirements.txt",), "3.12", "linux/amd64")
+    musl = LockOrigin(("requirements.txt",), "3.12", "linux/amd64", libc="musl")
+    assert musl.as_table()["libc"] == "musl" and "libc" not in glibc.as_table()
+    old = load_lock(with_origin(tmp_path / "pylock.a.toml", glibc))
+    new = load_lock(with_origin(tmp_path / "pylock.b.toml", musl))
+    assert new.origin == musl  # read back from [tool.dockerlock]
+    assert compare_locks(old, new).stale and not compare_locks(new, new).stale
+    assert describe_origin(musl) == "requirements.txt for Python 3.12 on linux/amd64 (musl)"

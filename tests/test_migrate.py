@@ -329,7 +329,10 @@ def test_carried_and_dropped_options():
     text = ("FROM python:3.11\nCOPY requirements.txt .\n"
             "RUN pip install --break-system-packages -i https://mirror.example.org/simple "
             "--trusted-host mirror.example.org -q -r requirements.txt\n")
-    result = run_migrate(text, ROOT_FILES)
+    # a lock that records the mirror it was resolved from (DLK122 stops one that does not)
+    mirror = placeholder_lock(extra='\n[tool.dockerlock]\nrequirements = ["requirements.txt"]\n'
+                                    'indexes = ["--index-url", "https://mirror.example.org/simple"]\n')
+    result = run_migrate(text, {**ROOT_FILES, "pylock.toml": mirror})
     assert ("uv pip install -r pylock.toml --system --break-system-packages --index-url "
             "https://mirror.example.org/simple --allow-insecure-host mirror.example.org") in result.new_text
     assert any("dropped --quiet" in f.message for f in result.findings)

@@ -136,7 +136,8 @@ def _one(job, request: LockRequest, out, err, show: "Shown", animate: bool) -> i
     target = job.target.describe()
     lock = show.path(job.output)
     where = f" ({', '.join(show.where(s) for s in job.sources)})" if job.cwd is not None else ""
-    common = dict(target=job.target, constraints=job.constraints, extra_args=request.extra_args, cwd=job.cwd)
+    common = dict(target=job.target, constraints=job.constraints, extra_args=request.extra_args, cwd=job.cwd,
+                  index_args=job.index_args)
     if request.check:
         if not job.output.is_file():
             _say(out, request, f"{lock} does not exist yet: run the same command without --check to write it")

@@ -21,7 +21,7 @@ def resolving(job: Callable) -> Callable:
 
         result = job(df, context, settings)
         for use in locks_in_use(df, context, settings):
-            key = (str(context.root), use.lock, use.requirements, use.constraints, use.python, use.platform)
+            key = (str(context.root), use.lock, use.requirements, use.constraints, use.python, use.platform, use.libc)
             if key not in answers:
                 answers[key] = _resolve(context, use)
             answer = answers[key]
@@ -42,7 +42,7 @@ def _resolve(context, use):
     from dockerlock.locking.image import ImageTarget
 
     try:
-        target = ImageTarget(use.python, use.platform) if use.python else None
+        target = ImageTarget(use.python, use.platform, libc=use.libc) if use.python else None
         return resolve_check(context.path(use.lock), requirements=[context.path(r) for r in use.requirements]
                              or None, constraints=[context.path(c) for c in use.constraints] or None,
                              target=target, cwd=context.root)

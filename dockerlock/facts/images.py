@@ -19,6 +19,7 @@ _CUDA_ENV = re.compile(r"\b(CUDA_HOME|NVIDIA_VISIBLE_DEVICES|NVIDIA_DRIVER_CAPAB
                        r"/usr/local/cuda|/usr/local/nvidia")
 _WINDOWS_IMAGE = re.compile(r"windows|servercore|nanoserver|ltsc20\d\d", re.I)
 _WINDOWS_SHELL = re.compile(r"powershell|pwsh|cmd(\.exe)?\b", re.I)
+_ALPINE = re.compile(r"(?:^|[/:_.-])alpine", re.I)  # alpine:3.20, python:3.12-alpine3.20, org/alpine-python
 _CONDA_IMAGE = re.compile(r"conda|mamba|jupyter/|micromamba|/jupyter|scipy-notebook|datascience-notebook", re.I)
 #: Images whose documented working directory, without a WORKDIR, is ``/``: Docker's official
 #: language and distribution images (they set no WORKDIR) and the images built FROM scratch.
@@ -66,6 +67,16 @@ def image_python(df: Dockerfile, stage: Stage) -> str | None:
     from dockerlock.lockfile import python_from_image
 
     return python_from_image(root_image(df, stage))
+
+
+def image_libc(df: Dockerfile, stage: Stage) -> str:
+    """``musl`` for an Alpine-based image (``python:3.12-alpine``, ``alpine:3.20``), else ``glibc``.
+
+    The C library decides which wheels install: an Alpine image takes musllinux wheels and no
+    manylinux one, so its lock must be compiled for musl. Read from the image's name only; an
+    image built on Alpine under another name counts as glibc.
+    """
+    return "musl" if _ALPINE.search(root_image(df, stage)) else "glibc"
 
 
 def image_repository(image: str) -> str:

@@ -14,9 +14,10 @@ from pathlib import PurePosixPath
 
 from dockerlock.context import BuildContext, ContextEscape, context_relative
 from dockerlock.diagnostics import LockError
-from dockerlock.facts.images import image_python
+from dockerlock.facts.images import image_libc, image_python
 from dockerlock.facts.stanzas import PipStanza
 from dockerlock.lock_names import lock_name
+from dockerlock.model import Dockerfile
 from dockerlock.settings import Settings
 
 DEFAULT_PLATFORM = "linux/amd64"
@@ -120,6 +121,11 @@ def target_platform(stanza: PipStanza) -> str:
     return platform if platform and "$" not in platform else DEFAULT_PLATFORM
 
 
+def target_libc(df: Dockerfile, stanza: PipStanza) -> str:
+    """``musl`` (Alpine) or ``glibc``: which Linux wheels the image that runs ``stanza`` takes."""
+    return image_libc(df, stanza.stage)
+
+
 def drift(ctx: BuildContext, lock, files: list[tuple[str, bool]], python: str | None, platform: str) -> list:
     """The one drift engine (migrate and check): ``lockfile.check_drift`` over the requirements
     and constraints files ``[(context path, is constraint)]`` as the build context holds them,
@@ -163,7 +169,7 @@ def _compiled_from(ctx: BuildContext, lock) -> set[str]:
     return same
 
 
-def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source: str) -> list:
+def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source: str, libc: str = "glibc") -> list:
     """Does the lock install on the image: its Python (requires-python) and platform (wheels)?
     Findings (DLK2xx) with lock paths shown as the user types them."""
     from dataclasses import replace as _replace
@@ -172,7 +178,7 @@ def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source:
 
     if not python:
         return []
-    found = check_python(lock, python, source=source) + check_platform(lock, platform, python_version=python)
+    found = check_python(lock, python, source=source) + check_platform(lock, platform, python_version=python, libc=libc)
     return [_replace(f, path=_shown(ctx, f.path)) for f in found]
 
 
@@ -196,6 +202,7 @@ class LockInUse:
     python: str | None
     platform: str
     line: int
+    libc: str = "glibc"
 
 
 def locks_in_use(df, ctx: BuildContext, settings: Settings) -> list[LockInUse]:
@@ -214,14 +221,15 @@ def locks_in_use(df, ctx: BuildContext, settings: Settings) -> list[LockInUse]:
         found.append(LockInUse(choice.context_path,
                                tuple(f.context_path for f in stanza.requirements if f.context_path),
                                tuple(f.context_path for f in stanza.constraints if f.context_path),
-                               python, target_platform(stanza), stanza.line))
+                               python, target_platform(stanza), stanza.line, target_libc(df, stanza)))
     for step in locked_steps(df, ctx):
         if step.lock_context_path is None or not is_lock(ctx.lock(step.lock_context_path)):
             continue
         platform = step.stage.platform if step.stage.platform and "$" not in step.stage.platform \
             else DEFAULT_PLATFORM
         found.append(LockInUse(step.lock_context_path, tuple(step.requirements_paths(ctx)), (),
-                               image_python(df, step.stage), platform, step.step.instruction.start_line))
+                               image_python(df, step.stage), platform, step.step.instruction.start_line,
+                               image_libc(df, step.stage)))
     return found
 
 

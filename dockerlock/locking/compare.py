@@ -50,7 +50,8 @@ def describe_origin(origin: LockOrigin | None) -> str:
         return "(no [tool.dockerlock] record)"
     files = ", ".join(origin.requirements) or "(no files)"
     python = f"Python {origin.python}" if origin.python else "uv's default Python"
-    return f"{files} for {python} on {origin.platform or 'an unrecorded platform'}"
+    libc = f" ({origin.libc})" if origin.libc else ""
+    return f"{files} for {python} on {origin.platform or 'an unrecorded platform'}{libc}"
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,10 @@ def compare_locks(old: Lock, new: Lock) -> StaleResult:
 
 
 def _target(origin: LockOrigin | None) -> tuple | None:
-    """What an origin says the lock is for (files, Python, platform), without the content digests."""
-    return None if origin is None else (origin.requirements, origin.python, origin.platform)
+    """What an origin says the lock is for (files, Python, platform, C library), without the content digests."""
+    # a record without sources (written before they were recorded) is a PyPI lock, as migrate reads it
+    return None if origin is None else (origin.requirements, origin.python, origin.platform, origin.libc,
+                                        origin.indexes or ())
 
 
 def _inputs_changed(old: LockOrigin | None, new: LockOrigin | None) -> tuple[str, ...]:
@@ -150,22 +153,23 @@ def _inputs_changed(old: LockOrigin | None, new: LockOrigin | None) -> tuple[str
 def _fresh_resolution(lock_path: Path, requirements: Sequence[Path], *, target: ImageTarget,
                       constraints: Sequence[Path], origin: LockOrigin | None, extra_args: Sequence[str],
                       uv: Sequence[str] | None, env: Mapping[str, str] | None, cwd: Path | None,
-                      timeout: float, what: str):
+                      timeout: float, what: str, index_args: Sequence[str] = ()):
     """Compile into a scratch folder, the existing lock as uv's previous output."""
     with tempfile.TemporaryDirectory(prefix="dockerlock-resolve-") as scratch:
         fresh_path = Path(scratch) / Path(lock_path).name
         shutil.copyfile(lock_path, fresh_path)
         return compile_lock(
             requirements, target=target, output=fresh_path, constraints=constraints,
-            origin=origin or origin_for(lock_path, requirements, target), extra_args=extra_args,
-            uv=uv, env=env, cwd=cwd, timeout=timeout, custom_compile_command=what,
+            origin=origin or origin_for(lock_path, requirements, target, index_args), extra_args=extra_args,
+            uv=uv, env=env, cwd=cwd, timeout=timeout, custom_compile_command=what, index_args=index_args,
         )
 
 
 def lock_is_stale(requirements: Sequence[Path] | Path, lock_path: Path, *, target: ImageTarget,
                   constraints: Sequence[Path] = (), extra_args: Sequence[str] = (),
                   uv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
-                  cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT) -> StaleResult:
+                  cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+                  index_args: Sequence[str] = ()) -> StaleResult:
     """Resolve ``requirements`` for ``target`` again and compare with the lock at ``lock_path``.
 
     Same inputs as ``compile_lock``. A requirement edit the lock no longer satisfies, a new
@@ -177,7 +181,7 @@ def lock_is_stale(requirements: Sequence[Path] | Path, lock_path: Path, *, targe
     files = [requirements] if isinstance(requirements, (str, Path)) else list(requirements)
     result = _fresh_resolution(Path(lock_path), [Path(f) for f in files], target=target,
                                constraints=constraints, origin=None, extra_args=extra_args, uv=uv, env=env,
-                               cwd=cwd, timeout=timeout, what="dockerlock staleness check")
+                               cwd=cwd, timeout=timeout, what="dockerlock staleness check", index_args=index_args)
     comparison = compare_locks(existing, replace(result.lock, path=Path(lock_path)))
     return replace(comparison, lock_path=Path(lock_path), command=result.command, duration=result.duration)
 
@@ -218,7 +222,8 @@ class ResolveReport:
 def resolve_check(lock_path: Path, *, requirements: Sequence[Path] | None = None,
                   constraints: Sequence[Path] | None = None, target: ImageTarget | None = None,
                   cwd: Path | None = None, uv: Sequence[str] | None = None,
-                  env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> ResolveReport:
+                  env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                  index_args: Sequence[str] | None = None) -> ResolveReport:
     """Re-resolve a lock's requirements with uv for the same target and say what no longer fits.
 
     ``requirements`` / ``constraints``: the files a step installs (host paths); default: what the
@@ -249,7 +254,9 @@ def resolve_check(lock_path: Path, *, requirements: Sequence[Path] | None = None
     files, constraint_files = tuple(Path(r) for r in requirements), tuple(Path(c) for c in constraints or ())
     result = _fresh_resolution(lock_path, files, target=target, constraints=constraint_files, origin=None,
                                extra_args=(), uv=uv, env=env, cwd=cwd if cwd is not None else lock_path.parent,
-                               timeout=timeout, what="dockerlock check --resolve")
+                               timeout=timeout, what="dockerlock check --resolve",
+                               index_args=index_args if index_args is not None else
+                               (origin.indexes or () if origin is not None else ()))
     comparison = compare_locks(existing, result.lock)
     return ResolveReport(lock_path, files, constraint_files, target, unneeded=comparison.removed,
                          missing=comparison.added, changed=comparison.changed, command=result.command,

@@ -38,6 +38,10 @@ from dockerlock.locking.uv import DEFAULT_TIMEOUT, find_uv, run_uv, stderr_tail
 #: Key of ``[tool.dockerlock]`` listing ``-c`` constraint files (relative to the lock's folder);
 #: ``LockOrigin`` does not carry it yet, so it is written and read here.
 CONSTRAINTS_KEY = "constraints"
+#: pip looks for every package on every index it is given and takes the best version; uv by
+#: default takes the first index that has the package. A lock that stands in for pip resolves
+#: the way pip does.
+PIP_INDEX_STRATEGY = ("--index-strategy", "unsafe-best-match")
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,13 @@ def default_output(requirements: Sequence[Path]) -> Path:
     return Path(name)
 
 
-def origin_for(output: Path, requirements: Sequence[Path], target: ImageTarget) -> LockOrigin:
+def origin_for(output: Path, requirements: Sequence[Path], target: ImageTarget,
+               index_args: Sequence[str] = ()) -> LockOrigin:
     """The ``[tool.dockerlock]`` record of a lock at ``output``: requirements relative to its folder,
-    and the digest of every requirements file read (the includes too)."""
+    the digest of every requirements file read (the includes too), and the sources resolved from."""
     return LockOrigin(tuple(relative_to_lock(output, r) for r in requirements),
-                      target.origin_python, target.origin_platform, _input_digests(output, requirements))
+                      target.origin_python, target.origin_platform, _input_digests(output, requirements),
+                      target.origin_libc, tuple(index_args))
 
 
 def _input_digests(output: Path, requirements: Sequence[Path]) -> tuple[tuple[str, str], ...]:
@@ -112,7 +118,8 @@ def compile_lock(requirements: Sequence[Path] | Path, *, target: ImageTarget, ou
                  constraints: Sequence[Path] = (), origin: LockOrigin | None = None,
                  extra_args: Sequence[str] = (), uv: Sequence[str] | None = None,
                  env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, custom_compile_command: str | None = None) -> LockResult:
+                 timeout: float = DEFAULT_TIMEOUT, custom_compile_command: str | None = None,
+                 index_args: Sequence[str] = ()) -> LockResult:
     """Lock ``requirements`` (installed together) for ``target`` into ``output``, atomically.
 
     Runs ``uv pip compile <requirements...> [-c <constraints>...] --format pylock.toml`` with the
@@ -121,7 +128,8 @@ def compile_lock(requirements: Sequence[Path] | Path, *, target: ImageTarget, ou
     ``output`` defaults to ``lock_name`` of the files in their folder. Relative paths inside
     the requirements resolve against ``cwd`` (default: the current directory), as with pip.
     An existing valid lock at ``output`` is given to uv as its previous output, so its pins are
-    kept unless the requirements changed (``extra_args=["--upgrade"]`` drops them). On failure
+    kept unless the requirements changed (``extra_args=["--upgrade"]`` drops them). ``index_args``:
+    the pip step's source options (``--extra-index-url URL``...), passed to uv and recorded. On failure
     raise ``LockError`` with the tail of uv's stderr; the existing lock is left as it was.
     """
     files = _as_paths(requirements)
@@ -137,8 +145,9 @@ def compile_lock(requirements: Sequence[Path] | Path, *, target: ImageTarget, ou
         raise ConfigError(f"{output.name!r} is not a pylock file name: use 'pylock.toml' or "
                           "'pylock.<name>.toml' (no dots in <name>)", path=str(output))
     command_prefix = list(uv) if uv is not None else find_uv(env=env)
-    origin = origin or origin_for(output, files, target)
-    options = ["--format", "pylock.toml", *target.compile_options(), *(str(a) for a in extra_args)]
+    origin = origin or origin_for(output, files, target, index_args)
+    options = ["--format", "pylock.toml", *target.compile_options(), *index_args, *PIP_INDEX_STRATEGY,
+               *(str(a) for a in extra_args)]
     shown = [str(f) for f in files]
     inputs = [str(f.absolute()) for f in files]  # uv runs in `cwd`: relative paths would move
     for constraint in constraint_files:

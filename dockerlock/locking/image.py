@@ -25,23 +25,36 @@ _UV_TRIPLES = {
     "aarch64": "aarch64-unknown-linux-gnu",
     "riscv64": "riscv64-unknown-linux",
 }
+# The same for musl (Alpine) images: uv picks musllinux wheels for these.
+_UV_MUSL_TRIPLES = {
+    "x86_64": "x86_64-unknown-linux-musl",
+    "aarch64": "aarch64-unknown-linux-musl",
+}
+GLIBC, MUSL = "glibc", "musl"
 # A uv Linux platform value's leading machine -> Docker's platform spelling.
 _UV_MACHINES = {"x86_64": "linux/amd64", "aarch64": "linux/arm64", "riscv64": "linux/riscv64"}
 
 
-def uv_platform(platform: str) -> str:
-    """Docker's ``linux/<arch>`` -> the value for uv's ``--python-platform``.
+def uv_platform(platform: str, libc: str = GLIBC) -> str:
+    """Docker's ``linux/<arch>`` (and the image's C library) -> the value for uv's ``--python-platform``.
 
     Raises ``ConfigError`` for platforms uv cannot resolve for one by one (uv 0.13.9 knows
-    x86_64, aarch64 and riscv64 Linux): lock those with ``--universal``.
+    x86_64, aarch64 and riscv64 Linux with glibc, x86_64 and aarch64 with musl): lock those
+    with ``--universal``.
     """
     machine = _architecture(platform)
-    triple = _UV_TRIPLES.get(machine)
+    triple = (_UV_MUSL_TRIPLES if libc == MUSL else _UV_TRIPLES).get(machine)
     if triple is None:
-        raise ConfigError(f"uv cannot resolve for {platform} ({machine}) alone: its --python-platform "
-                          "knows x86_64, aarch64 and riscv64 Linux only",
+        known = "x86_64 and aarch64 musl" if libc == MUSL else "x86_64, aarch64 and riscv64"
+        raise ConfigError(f"uv cannot resolve for {platform} ({machine}{', musl' if libc == MUSL else ''}) "
+                          f"alone: its --python-platform knows {known} Linux only",
                           hint="lock with --universal, which covers every platform")
     return triple
+
+
+def libc_of(uv_value: str) -> str:
+    """The C library a uv ``--python-platform`` value names (``x86_64-unknown-linux-musl``: musl)."""
+    return MUSL if "musl" in uv_value.lower() else GLIBC
 
 
 def parse_platform(value: str) -> tuple[str, str]:
@@ -80,6 +93,7 @@ class ImageTarget:
     platform: str = DEFAULT_PLATFORM
     universal: bool = False
     uv_platform: str | None = None
+    libc: str = GLIBC  # musl for an Alpine image
 
     def __post_init__(self) -> None:
         if self.python is not None:
@@ -92,14 +106,14 @@ class ImageTarget:
             raise ConfigError("no Python version to lock for",
                               hint="pass --python-version X.Y, or add a .python-version file")
         if not self.universal and self.uv_platform is None:
-            object.__setattr__(self, "uv_platform", uv_platform(self.platform))
+            object.__setattr__(self, "uv_platform", uv_platform(self.platform, self.libc))
 
     @classmethod
     def from_origin(cls, origin: LockOrigin) -> "ImageTarget":
         """The target a ``[tool.dockerlock]`` record says the lock was compiled for."""
         if origin.platform == UNIVERSAL:
             return cls(origin.python, universal=True)
-        return cls(origin.python, origin.platform or DEFAULT_PLATFORM)
+        return cls(origin.python, origin.platform or DEFAULT_PLATFORM, libc=origin.libc or GLIBC)
 
     def compile_options(self) -> list[str]:
         """``uv pip compile`` options for this target."""
@@ -123,6 +137,11 @@ class ImageTarget:
         return UNIVERSAL if self.universal else self.platform
 
     @property
+    def origin_libc(self) -> str | None:
+        """The C library as ``[tool.dockerlock]`` records it: only musl is written (glibc is the default)."""
+        return MUSL if not self.universal and self.libc == MUSL else None
+
+    @property
     def origin_python(self) -> str | None:
         return series(self.python) if self.python else None
 
@@ -132,6 +151,8 @@ class ImageTarget:
             python = f"Python {self.python} and later" if self.python else "uv's default Python and later"
             return f"{python} on every platform (universal)"
         shown = self.platform
-        if self.uv_platform != uv_platform(self.platform):
+        if self.uv_platform != uv_platform(self.platform, self.libc):
             shown += f" ({self.uv_platform})"
+        elif self.libc == MUSL:
+            shown += " (musl)"
         return f"Python {self.python} on {shown}"

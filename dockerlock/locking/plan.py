@@ -27,7 +27,7 @@ from dockerlock.diagnostics import ConfigError, DockerlockError, LockError
 from dockerlock.loading import ContextLoader, repository_root
 from dockerlock.lockfile import parse_python_version_file
 from dockerlock.locking.compile import default_output, relative_to_lock
-from dockerlock.locking.image import ImageTarget, parse_platform
+from dockerlock.locking.image import GLIBC, ImageTarget, libc_of, parse_platform
 from dockerlock.settings import Settings
 
 PYTHON_HINT = "pass --python-version X.Y (the image's Python), or add a .python-version file"
@@ -40,13 +40,15 @@ class PlatformChoice:
     platform: str | None = None  # Docker's spelling or a uv Linux value; None: the image's / linux/amd64
     universal: bool = False
 
-    def target(self, python: str | None, image_platform: str = "linux/amd64") -> ImageTarget:
+    def target(self, python: str | None, image_platform: str = "linux/amd64", image_libc: str = GLIBC) -> ImageTarget:
         if self.universal:
             return ImageTarget(python, universal=True)
         if self.platform is None:
-            return ImageTarget(python, image_platform)
+            return ImageTarget(python, image_platform, libc=image_libc)
         docker, uv = parse_platform(self.platform)
-        return ImageTarget(python, docker, uv_platform=uv)
+        if "/" in self.platform:  # Docker's spelling names no C library: the image's still applies
+            return ImageTarget(python, docker, libc=image_libc)
+        return ImageTarget(python, docker, uv_platform=uv, libc=libc_of(uv))
 
     def flags(self) -> list[str]:
         if self.universal:
@@ -66,6 +68,7 @@ class LockJob:
     sources: tuple[str, ...] = ()  # where it comes from (``backend/Dockerfile:7``), for messages
     header: str | None = None  # the dockerlock command written into the lock's header
     label: str = ""  # the lock as messages name it (context-relative for a Dockerfile's install)
+    index_args: tuple[str, ...] = ()  # the pip step's package sources (``--extra-index-url URL``...)
 
     def same_inputs(self, other: "LockJob") -> bool:
         return self.difference(other) is None
@@ -76,6 +79,8 @@ class LockJob:
             return f"{self.target.describe()} vs {other.target.describe()}"
         if set(self.requirements) != set(other.requirements):
             return f"requirements {_names(self.requirements)} vs {_names(other.requirements)}"
+        if self.index_args != other.index_args:
+            return f"sources {' '.join(self.index_args) or 'PyPI'} vs {' '.join(other.index_args) or 'PyPI'}"
         if set(self.constraints) != set(other.constraints):
             return f"constraints {_names(self.constraints) or '(none)'} vs {_names(other.constraints) or '(none)'}"
         if self.cwd != other.cwd:
@@ -212,8 +217,8 @@ def plan_dockerfile_locks(paths: Sequence[Path], settings: Settings, *, python: 
                     output=output,
                     requirements=tuple(context.path(r) for r in target.requirements),
                     constraints=tuple(context.path(c) for c in target.constraints),
-                    target=choice.target(version, target.platform), cwd=context.root, sources=(where,),
-                    label=target.lock,
+                    target=choice.target(version, target.platform, target.libc), cwd=context.root, sources=(where,),
+                    label=target.lock, index_args=target.indexes,
                     header=_dockerfile_header(output, path, settings, python, choice, extra_flags))
             except ContextEscape as exc:
                 plan.errors.append(ConfigError(str(exc), path=target.dockerfile, line=target.line))

@@ -16,6 +16,8 @@ from dockerlock.rules import (
     lock_drift,
     lock_present,
     lock_python,
+    lock_sources,
+    no_deps_lock,
     pip_builds_files,
     pip_command_line,
     pip_in_control_flow,
@@ -33,7 +35,7 @@ MIGRATE = (earlier_records, windows_image, gpu_image,
            pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options,
            extra_packages,
            requirements_built_during_build, requirements_source_unknown,
-           lock_present, lock_python, lock_covers_step, lock_drift,
+           lock_present, lock_python, lock_covers_step, lock_sources, lock_drift, no_deps_lock,
            convert_pip_install)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.locks import readable_lock, target_platform, target_python
+from dockerlock.facts.images import root_image
+from dockerlock.facts.locks import readable_lock, target_libc, target_platform, target_python
 from dockerlock.lockfile import check_python
 from dockerlock.rules.base import Code, Decision, Phase
 
@@ -33,6 +34,9 @@ def check(stanza, rc):
                                  hint=f"dockerlock lock {rc.path}")
             return
     origin = lock.origin
+    libc = target_libc(rc.df, stanza)
+    if libc == "musl" and python and (origin is None or origin.platform == "universal"):
+        yield from _musl_wheel_gap(lock, python, target_platform(stanza), rc, stanza, fix)
     if origin is None:
         return
     if python and origin.python and not _same_series(origin.python, python):
@@ -42,6 +46,27 @@ def check(stanza, rc):
     if origin.platform and origin.platform != "universal" and origin.platform != platform:
         yield LOCK_TARGET.at(f"lock file {shown} was compiled for {origin.platform}, but the image is built for "
                              f"{platform}; {fix}", rc.path, stanza.line, hint=f"dockerlock lock {rc.path}")
+    elif origin.platform and origin.platform != "universal" and (origin.libc or "glibc") != libc:
+        image = root_image(rc.df, stanza.stage)
+        yield LOCK_TARGET.at(f"lock file {shown} was compiled for {_LIBC_WHEELS[origin.libc or 'glibc']}, but "
+                             f"the image {image} uses {_LIBC_WHEELS[libc]}; {fix}", rc.path, stanza.line,
+                             hint=f"dockerlock lock {rc.path}")
+
+
+_LIBC_WHEELS = {"glibc": "glibc (manylinux wheels)", "musl": "musl (Alpine: musllinux wheels)"}
+
+
+def _musl_wheel_gap(lock, python, platform, rc, stanza, fix):
+    """A lock without a record of its target, on an Alpine image: a package with neither a
+    musllinux (or pure) wheel nor an sdist cannot install there."""
+    from dockerlock.lockfile import check_platform
+
+    for finding in check_platform(lock, platform, python_version=python, libc="musl"):
+        if finding.level is Level.ERROR:
+            image = root_image(rc.df, stanza.stage)
+            yield LOCK_TARGET.at(f"the image {image} uses musl (Alpine), and {finding.message}; {fix}",
+                                 rc.path, stanza.line, hint=f"dockerlock lock {rc.path}")
+            return
 
 
 def _same_series(a: str, b: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 
 from dockerlock.diagnostics import Level, LockError
-from dockerlock.facts.images import image_python
+from dockerlock.facts.images import image_libc, image_python
 from dockerlock.facts.locks import DEFAULT_PLATFORM, drift, lock_fit
 from dockerlock.facts.uv_steps import locked_steps
 from dockerlock.lockfile.target import python_version_from_text
@@ -68,7 +68,8 @@ def check(rc):
         if key in seen:  # one lock, one image Python: its findings once per file
             continue
         seen.add(key)
-        yield from lock_fit(rc.ctx, lock, python, platform, f"{rc.path}:{line} image Python {python}")
+        yield from lock_fit(rc.ctx, lock, python, platform, f"{rc.path}:{line} image Python {python}",
+                            image_libc(rc.df, stage))
         files = [(p, False) for p in locked.requirements_paths(rc.ctx)]
         yield from drift(rc.ctx, lock, files, python, platform)
 

@@ -12,6 +12,7 @@ from dockerlock.facts.locks import (
     choose_lock,
     is_lock,
     lock_fit,
+    target_libc,
     target_platform,
     target_python,
 )
@@ -70,6 +71,6 @@ def _lock_it_would_use(rc, stanza, seen: set):
         return
     seen.add((choice.context_path, python))
     for finding in lock_fit(rc.ctx, lock, python, target_platform(stanza),
-                            f"{rc.path}:{stanza.line} image Python {python}"):
+                            f"{rc.path}:{stanza.line} image Python {python}", target_libc(rc.df, stanza)):
         if finding.level is not Level.NOTE:
             yield finding
