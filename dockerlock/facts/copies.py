@@ -16,8 +16,16 @@ from dockerlock.model import Dockerfile, Flag, Instruction
 from dockerlock.words import split_words
 
 
-def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None:
-    """Sources and destination of a COPY/ADD as written (None for heredoc copies)."""
+def split_copy(df: Dockerfile, ins: Instruction) -> tuple[tuple[str, ...], str] | None:
+    """Sources and destination of a COPY/ADD as written (None for heredoc copies; cached: every
+    stanza's provider search reads the same COPYs)."""
+    key = ("split_copy", ins.index)
+    if key not in df.cache:
+        df.cache[key] = _split_copy(df, ins)
+    return df.cache[key]  # type: ignore[return-value]
+
+
+def _split_copy(df: Dockerfile, ins: Instruction) -> tuple[tuple[str, ...], str] | None:
     if ins.heredocs:
         return None
     if ins.exec_args is not None:
@@ -26,7 +34,7 @@ def split_copy(df: Dockerfile, ins: Instruction) -> tuple[list[str], str] | None
         args = [w.raw for w in split_words(ins.logical.text, ins.body_start, escape=df.escape)]
     if len(args) < 2:
         return None
-    return args[:-1], args[-1]
+    return tuple(args[:-1]), args[-1]
 
 
 def workdir_of(df: Dockerfile, ins: Instruction) -> str | None:

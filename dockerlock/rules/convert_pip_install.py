@@ -140,7 +140,7 @@ def _uv(stanza: PipStanza, rc, before) -> list[Edit]:
 def _lock_copy_into_folder(df, ctx, folder_copy, placement: LockPlacement) -> str:
     """``COPY <lock> [.python-version] <dest>`` for a lock that moves ahead of its folder COPY:
     written relative to that COPY's destination, as the user wrote it (``COPY . .`` -> ``./``)."""
-    sources, dest = split_copy(df, folder_copy) or ([], ".")
+    sources, dest = split_copy(df, folder_copy) or ((), ".")
     dest_value = expand(df, folder_copy, dest) or dest
     dest_abs = absolute_in_image(dest_value, workdir_of(df, folder_copy))
     sub = posixpath.relpath(posixpath.dirname(placement.image_path), dest_abs)
