@@ -227,7 +227,7 @@ def test_nothing_to_lock_is_an_error(repo):
 # --------------------------------------------------------------------------------------------------
 # The command, with a fake uv
 
-WROTE = re.compile(r"wrote (\S+) for (Python [\d.]+ on \S+) \((\d+) packages, \d+\.\d s\)")
+WROTE = re.compile(r"wrote (\S+) for (Python [\d.]+ on \S+) \((\d+) packages?, \d+\.\d s\)")
 
 
 def test_several_files_one_call_one_lock(repo, fake_uv):
@@ -236,6 +236,7 @@ def test_several_files_one_call_one_lock(repo, fake_uv):
     assert result.exit_code == 0, result.output
     assert WROTE.fullmatch(result.stdout.strip()).groups() == (
         "pylock.dev+requirements.toml", "Python 3.11 on linux/amd64", "1")
+    assert "(1 package, " in result.stdout  # one package, not "1 packages"
     assert result.stderr == ""                      # no terminal: no progress display
     [call] = fake_uv()                              # one lock, not one per file
     assert call["args"][2:4] == [str(repo / "requirements.txt"), str(repo / "requirements-dev.txt")]

@@ -153,7 +153,8 @@ def _one(job, request: LockRequest, out, err, show: "Shown", animate: bool) -> i
         return 1
     with progress(err, animate, f"locking {lock} for {target}{where}"):
         result = compile_lock(job.requirements, output=job.output, custom_compile_command=job.header, **common)
-    _say(out, request, f"wrote {lock} for {target} ({result.packages} packages, {result.duration:.1f} s)")
+    count = f"{result.packages} package{'' if result.packages == 1 else 's'}"
+    _say(out, request, f"wrote {lock} for {target} ({count}, {result.duration:.1f} s)")
     return 0
 
 
