@@ -152,6 +152,8 @@ def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
             raise InvariantViolation("refusing to write: a rewrite changed which pip steps the file has. This is "
                                      "a dockerlock bug; please report it with the file.", df.source.path)
         for slot, again in zip(left, pending):
+            if _same_verdict(final[slot], again):
+                continue  # keep the words of the review of the input: its line numbers are the user's
             line = final[slot].stanza.line
             final[slot] = StanzaReview(final[slot].stanza, tuple(replace(f, line=line) for f in again.findings),
                                        again.decision)
@@ -163,6 +165,13 @@ def _converge(df: Dockerfile, context: BuildContext, settings: Settings,
         pending = review(RuleContext(current, context, settings))
     raise InvariantViolation("refusing to write: the rewrites of this file do not settle. This is a "
                              "dockerlock bug; please report it with the file.", df.source.path)
+
+
+def _same_verdict(before: StanzaReview, after: StanzaReview) -> bool:
+    """Does a later pass say what the first said (same decision, same codes)? Then the first review's
+    findings stand: a later pass reads the rewritten text, where lines have moved."""
+    return before.decision is after.decision and \
+        [f.code for f in before.findings] == [f.code for f in after.findings]
 
 
 def _reparse(df: Dockerfile, text: str) -> Dockerfile:

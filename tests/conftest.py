@@ -46,9 +46,17 @@ def pytest_collection_modifyitems(config, items):
     a default local run skips them, so it stays under about three minutes."""
     import os
 
-    building = os.environ.get("DOCKERLOCK_BUILD_TESTS") == "1"
+    if os.environ.get("DOCKERLOCK_BUILD_TESTS") == "1":
+        return
     skip = pytest.mark.skip(reason="image builds run in CI; set DOCKERLOCK_BUILD_TESTS=1 to run them here")
     for item in items:
         if "build" in item.keywords:
-            # one xdist worker runs every build: one harness, no two podman builds racing
-            item.add_marker(pytest.mark.xdist_group("image-builds") if building else skip)
+            item.add_marker(skip)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one worker per core, but none (one process) when image builds run, so that one
+    container harness serves them all and no two podman builds race for its storage."""
+    import os
+
+    return 0 if os.environ.get("DOCKERLOCK_BUILD_TESTS") == "1" else None

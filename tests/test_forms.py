@@ -542,3 +542,34 @@ def test_no_deps_needs_a_lock_of_exactly_the_listed_packages():
     pinned = run_migrate(text, {"requirements.txt": "requests==2.32.3\nidna==3.7\ncertifi==2024.7.4\n",
                                 "pylock.toml": lock})
     assert pinned.error is None and pinned.new_text is not None
+
+
+def test_pip_variables_that_change_the_install_leave_the_stanza_alone():
+    """DLK125: uv reads no PIP_* variable, so one that sets --target, --constraint or --no-deps would be
+    lost without a trace; output, cache and version-check variables are harmless. The messages name
+    the lines of the input even when an earlier stanza of the file was converted (lines moved)."""
+    text = ("FROM python:3.11-slim\n"
+            "ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=100 \\\n"
+            "    PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1\n"
+            "WORKDIR /app\nCOPY requirements.txt .\n"
+            "RUN pip install -r requirements.txt\n"
+            "ENV PIP_TARGET=/deps\n"
+            "RUN pip install -r requirements.txt\n"
+            "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+            "ARG PIP_CONSTRAINT\n"
+            "RUN PIP_NO_DEPS=1 pip install -r requirements.txt\n"
+            "RUN PIP_NO_DEPS=0 env PIP_PROGRESS_BAR=off pip install -r requirements.txt\n")
+    result = run_migrate(text, FILES)
+    decided = {f.line: (f.code, f.message) for f in result.findings if f.code in ("DLK125", "DLK101")}
+    assert decided[6][0] == "DLK101"  # output, cache, timeout variables are harmless
+    # PIP_NO_DEPS=0 sets nothing, PIP_PROGRESS_BAR is output: only the ARG in scope is named
+    assert decided[14] == ("DLK125", "pip install -r requirements.txt left as is: PIP_CONSTRAINT (ARG on line 12) "
+                                     "sets pip's --constraint to a value the build decides; uv reads no PIP_* "
+                                     "variable: give the option on the pip command line instead")
+    assert decided[8] == ("DLK125", "pip install -r requirements.txt left as is: PIP_TARGET (ENV on line 7) sets "
+                                    "pip's --target to /deps; uv reads no PIP_* variable: give the option on the "
+                                    "pip command line instead")
+    assert decided[13] == ("DLK125", "pip install -r requirements.txt left as is: PIP_NO_DEPS (on the command) "
+                                     "sets pip's --no-deps; PIP_CONSTRAINT (ARG on line 12) sets pip's --constraint "
+                                     "to a value the build decides; uv reads no PIP_* variable: give the option on "
+                                     "the pip command line instead")

@@ -79,6 +79,8 @@ def fuzz_examples() -> int:
 FIRST_SEED = int(os.environ.get("DOCKERLOCK_FUZZ_SEED", "0"))
 SEEDS = range(FIRST_SEED, FIRST_SEED + fuzz_examples())
 OUTCOMES: Counter[str] = collections.Counter()
+# The outcome test reads what every mutant of the session did: with parallel workers, the whole
+# module runs on one of them (--dist loadfile, pyproject.toml).
 
 _APP = build_app()
 _RUNNER = CliRunner()
