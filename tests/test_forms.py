@@ -573,3 +573,21 @@ def test_pip_variables_that_change_the_install_leave_the_stanza_alone():
                                      "sets pip's --no-deps; PIP_CONSTRAINT (ARG on line 12) sets pip's --constraint "
                                      "to a value the build decides; uv reads no PIP_* variable: give the option on "
                                      "the pip command line instead")
+
+
+@pytest.mark.parametrize("image", ["apache/airflow:2.9.2", "quay.io/astronomer/astro-runtime:11.3.0",
+                                   "apache/superset:4.0.1"])
+def test_a_base_image_that_ships_packages_keeps_its_pip_step(image):
+    """DLK126: pip keeps what the image's interpreter already holds (installed against the publisher's
+    constraints); a lock resolved without it would replace it. Into a venv the Dockerfile creates,
+    the same base converts. (The tiangolo images convert: test_migrate.)"""
+    text = f"FROM {image}\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    result = run_migrate(text, FILES)
+    assert result.new_text is None
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("DLK126", f"pip install -r requirements.txt left as is: {image} ships Python packages in the interpreter "
+                   "this step adds to; pip keeps the versions it finds there, a lock resolved without them would "
+                   "replace them (install into a venv the Dockerfile creates instead)")]
+    venv = run_migrate(text.replace("RUN pip install", "RUN python -m venv /opt/venv && /opt/venv/bin/pip install"),
+                       FILES)
+    assert venv.new_text is not None and "uv pip sync" in venv.new_text

@@ -79,6 +79,20 @@ def image_libc(df: Dockerfile, stage: Stage) -> str:
     return "musl" if _ALPINE.search(root_image(df, stage)) else "glibc"
 
 
+#: Base images whose interpreter holds an application installed against a constraints file
+#: its publishers require for any further install (Airflow's and Superset's documented
+#: images), by repository prefix. Images with a few loose packages (the tiangolo FastAPI
+#: images) are not here: there the lock's versions are what the image should run.
+_PACKAGED_IMAGES = ("apache/airflow", "astronomer/astro-runtime", "apache/superset")
+
+
+def preinstalled_packages(df: Dockerfile, stage: Stage) -> str | None:
+    """The base image when it is known to ship Python packages in its interpreter, else None."""
+    image = root_image(df, stage)
+    repository = image_repository(image)
+    return image if repository.startswith(_PACKAGED_IMAGES) else None
+
+
 def image_repository(image: str) -> str:
     """``docker.io/library/python:3.11@sha256:..`` -> ``python``; ``ghcr.io/org/img:1`` -> ``org/img``."""
     reference = image.split("@", 1)[0]

@@ -8,6 +8,7 @@ migrated stanzas. Each module declares ``CODES`` (with What / Why / Fix) and a p
 from __future__ import annotations
 
 from dockerlock.rules import (
+    base_image_packages,
     convert_pip_install,
     earlier_records,
     extra_packages,
@@ -32,7 +33,7 @@ from dockerlock.rules import (
 from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
-MIGRATE = (earlier_records, windows_image, gpu_image,
+MIGRATE = (earlier_records, windows_image, gpu_image, base_image_packages,
            pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options, pip_environment,
            extra_packages,
            requirements_built_during_build, requirements_source_unknown,
