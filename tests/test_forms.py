@@ -591,3 +591,24 @@ def test_a_base_image_that_ships_packages_keeps_its_pip_step(image):
     venv = run_migrate(text.replace("RUN pip install", "RUN python -m venv /opt/venv && /opt/venv/bin/pip install"),
                        FILES)
     assert venv.new_text is not None and "uv pip sync" in venv.new_text
+
+
+def test_a_requirements_file_renamed_by_its_copy_gets_a_lock_of_that_name():
+    """Two requirements files both named requirements.txt in the context, copied to different names:
+    their locks (both pylock.toml in the context) must not land on one path in the image, where the
+    second would replace the first before the RUN reads it."""
+    before = ("FROM python:3.11-slim AS base\nWORKDIR /srv\n"
+              "COPY contrib/requirements.txt base_requirements.txt\n"
+              "COPY backend/requirements.txt ./\n"
+              "FROM base AS build\n"
+              "RUN pip install -r base_requirements.txt && pip install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim AS base\nWORKDIR /srv\n"
+             f"{UV}\n"
+             "COPY contrib/pylock.toml ./pylock.base.toml\n"
+             "COPY backend/requirements.txt ./\n"  # kept: "base_requirements.txt" mentions its name
+             "FROM base AS build\n"
+             "COPY backend/pylock.toml ./\n"
+             f"RUN uv pip install -r pylock.base.toml {SYSTEM} && uv pip install -r pylock.toml {SYSTEM}\n")
+    files = {"contrib/requirements.txt": "six==1.16.0\n", "contrib/pylock.toml": placeholder_lock(),
+             "backend/requirements.txt": "six==1.16.0\n", "backend/pylock.toml": placeholder_lock()}
+    assert_migrates(before, after, files)

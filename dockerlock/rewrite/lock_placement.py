@@ -43,7 +43,7 @@ class LockPlacement:
 def place_lock(df: Dockerfile, ctx: BuildContext, stanza: PipStanza, lock_path: str) -> LockPlacement:
     first = stanza.requirements[0]
     assert first.provider is not None and first.context_path is not None and first.image_path is not None
-    lock_base = posixpath.basename(lock_path)
+    lock_base = _image_lock_name(stanza, lock_path)
     image_path = posixpath.join(posixpath.dirname(first.image_path), lock_base)
     word = _step_word(first, lock_base, image_path)
     if word is None:
@@ -65,8 +65,10 @@ def place_lock(df: Dockerfile, ctx: BuildContext, stanza: PipStanza, lock_path: 
                                None, folder)
         return _checked_copy(df, stanza, LockPlacement(image_path, word, copy_line=line), image_path)
     dest = _lock_dest(df, provider.instruction, provider.copy.dest_is_dir)
-    line = _lock_copy_line(df, ctx, provider.instruction, lock_path, dest,
-                           provider.copy.source_raw if beside else None, posixpath.dirname(first.context_path))
+    renamed = lock_base != posixpath.basename(lock_path)
+    line = _lock_copy_line(df, ctx, provider.instruction, lock_path, dest + lock_base if renamed else dest,
+                           provider.copy.source_raw if beside else None, posixpath.dirname(first.context_path),
+                           with_python_version=not renamed)
     if line is None:
         return LockPlacement(image_path, word, problem="the lock path cannot be written safely in a COPY line")
     notes: list[str] = []
@@ -79,6 +81,24 @@ def place_lock(df: Dockerfile, ctx: BuildContext, stanza: PipStanza, lock_path: 
         notes.append("kept the requirements COPY: a later instruction still uses the file")
     return _checked_copy(df, stanza, LockPlacement(image_path, word, copy_line=line, replaces=replaces,
                                                    notes=tuple(notes)), image_path)
+
+
+def _image_lock_name(stanza: PipStanza, lock_path: str) -> str:
+    """The lock's name in the image: the context lock's name, unless a single-file COPY renamed the
+    requirements on the way in (``COPY contrib/requirements.txt base_requirements.txt``). Then the lock
+    is named after the image's name (``pylock.base.toml``), as the requirements were: two files the
+    original kept apart in the image stay apart, instead of two locks landing on one path."""
+    from dockerlock.lock_names import lock_name
+
+    context_base = posixpath.basename(lock_path)
+    files = stanza.requirements
+    if any(f.provider is None or f.provider.copy is None or f.provider.copy.dir_copy for f in files):
+        return context_base
+    image_names = [posixpath.basename(f.image_path or "") for f in files]
+    if image_names == [posixpath.basename(f.context_path or "") for f in files]:
+        return context_base
+    named = lock_name(image_names)
+    return posixpath.basename(named) if named else context_base
 
 
 def _source_folder(first: RequirementsFile) -> str:
@@ -140,12 +160,14 @@ def _lock_dest(df: Dockerfile, provider: Instruction, dest_is_dir: bool) -> str:
 
 
 def _lock_copy_line(df: Dockerfile, ctx: BuildContext, provider: Instruction, lock_path: str, dest: str,
-                    source_raw: str | None, requirements_folder: str) -> str | None:
-    """``COPY [flags] <lock> [<.python-version>] <dest>`` in the provider's style."""
+                    source_raw: str | None, requirements_folder: str, *, with_python_version: bool = True
+                    ) -> str | None:
+    """``COPY [flags] <lock> [<.python-version>] <dest>`` in the provider's style (a ``dest`` naming
+    a file renames the lock, and then it travels alone)."""
     lock_dir = posixpath.dirname(lock_path)
     python_version = posixpath.join(lock_dir, ".python-version") if lock_dir else ".python-version"
     sources = [_source_text(source_raw, lock_path)]
-    if ctx.is_file(python_version):
+    if with_python_version and ctx.is_file(python_version):
         sources.append(_source_text(source_raw, python_version))
     elif dest.endswith("/") and dest != "./":
         dest = dest + posixpath.basename(lock_path)
