@@ -612,3 +612,26 @@ def test_a_requirements_file_renamed_by_its_copy_gets_a_lock_of_that_name():
     files = {"contrib/requirements.txt": "six==1.16.0\n", "contrib/pylock.toml": placeholder_lock(),
              "backend/requirements.txt": "six==1.16.0\n", "backend/pylock.toml": placeholder_lock()}
     assert_migrates(before, after, files)
+
+
+@pytest.mark.parametrize(("path", "target"), [
+    ("/root/.local/bin:$PATH", "--system"),                       # the user scheme's scripts folder
+    ("/root/.cargo/bin:${PATH}", "--system"),                     # Rust, for building wheels
+    ("/usr/local/go/bin:/opt/poetry/bin:$PATH", "--system"),
+    ("/root/.cargo/bin:/opt/venv/bin:$PATH", "--python /opt/venv/bin/python"),  # the venv after them
+    ("/usr/local/bin:/opt/venv/bin:$PATH", "--system"),           # a system folder comes first
+])
+def test_tool_folders_first_on_path_are_not_environments(path, target):
+    text = f"FROM python:3.12-slim\nENV PATH={path}\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    result = run_migrate(text, FILES)
+    assert result.new_text is not None, result.findings
+    assert f"uv pip install -r pylock.toml {target} " in result.new_text
+
+
+def test_user_install_with_the_user_scripts_folder_on_path_converts():
+    """freqtrade's pattern: ENV PATH=/home/<user>/.local/bin:$PATH for the scripts of --user installs."""
+    text = ("FROM python:3.12-slim\nRUN useradd -m app\nUSER app\nENV PATH=/home/app/.local/bin:$PATH\n"
+            "WORKDIR /home/app\nCOPY requirements.txt .\nRUN pip install --user -r requirements.txt\n")
+    result = run_migrate(text, FILES)
+    assert result.new_text is not None, result.findings
+    assert 'uv pip install -r pylock.toml --prefix "$(python3 -m site --user-base)"' in result.new_text

@@ -19,6 +19,11 @@ from dockerlock.facts.expansion import expand
 from dockerlock.model import Dockerfile, Instruction
 
 _SYSTEM_BIN_DIRS = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"}
+#: ``<folder>/bin`` PATH entries that are other tools' folders, not environments: the user scheme's
+#: scripts (``~/.local/bin``), Rust, Poetry, pyenv, Go, Node, Java, CUDA, cloud SDKs.
+_TOOL_FOLDER = re.compile(r"(?:^|/)(?:\.local|\.?cargo|\.rustup|\.?poetry|\.?pyenv|\.?go|golang|\.?nvm|node|nodejs|"
+                          r"node_modules|\.deno|\.bun|\.rye|jvm|java|jdk[\w.-]*|jre[\w.-]*|gradle[\w.-]*|maven|"
+                          r"\.sdkman|cuda[\w.-]*|nvidia|google-cloud-sdk|dotnet|flutter|texlive|postgresql)(?:/|$)", re.I)
 VENV_CREATE = re.compile(r"^(?:\S*/)?(?:python[0-9.]*|py)$")
 #: Programs that cannot put Python distributions into an environment: a RUN made only of
 #: these between a venv's creation and the pip step keeps the venv fresh.
@@ -81,14 +86,21 @@ def venv_of(program: str) -> str | None:
 
 
 def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
-    """The first PATH entry if it looks like ``<venv>/bin``; read from the raw ENV text."""
+    """The venv whose ``bin`` comes first on PATH, read from the raw ENV text; None when a system
+    folder (or the inherited ``$PATH``) comes first. Folders of other tools (``~/.local/bin``,
+    ``~/.cargo/bin``, Poetry's, Go's, CUDA's...) hold no Python of their own and are passed over."""
     text = raw if raw is not None else path_value
     if not text:
         return None
-    text = text.strip().strip('"').strip("'")
-    first = text.split(":", 1)[0]
-    if first.endswith("/bin") and first not in _SYSTEM_BIN_DIRS and "$" not in first[:1]:
-        return first[: -len("/bin")]
+    for entry in text.strip().strip('"').strip("'").split(":"):
+        if entry in _SYSTEM_BIN_DIRS or entry.startswith("$"):
+            return None
+        if not entry.endswith("/bin"):
+            continue
+        folder = entry[: -len("/bin")]
+        if _TOOL_FOLDER.search(folder):
+            continue
+        return folder
     return None
 
 
