@@ -108,3 +108,18 @@ def test_tool_upgrades_are_not_reported_as_bypassing_the_lock(tmp_path):
     after = invoke("check", str(tmp_path / "Dockerfile"))
     assert [line.split(": warning")[0].rsplit(":", 1)[1] for line in after.output.splitlines()
             if "DLK241" in line] == ["8"]  # gunicorn only: record, uv and lock COPY in, requirements COPY out
+
+
+def test_installs_before_the_lock_or_beside_an_unlocked_step_are_not_reported(tmp_path):
+    """DLK241 is about the environment a lock filled: an install that runs before the locked step,
+    or into an environment whose pip step migrate refuses (so no lock fills it), bypasses nothing."""
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim\nRUN pip install poetry\nCOPY requirements.txt .\n"
+                      "RUN pip install -r requirements.txt\nRUN pip install gunicorn\n"
+                      "FROM python:3.11-slim AS other\nCOPY requirements.txt .\n"
+                      "RUN pip install -r requirements.txt gunicorn\nRUN pip install pytest\n",
+        "requirements.txt": "six==1.16.0\n", "pylock.toml": placeholder_lock(), ".python-version": "3.11\n"})
+    result = invoke("check", str(tmp_path / "Dockerfile"))
+    assert [line.split(": warning")[0].rsplit(":", 1)[1] for line in result.output.splitlines()
+            if "DLK241" in line] == ["5"]  # gunicorn after the lock; not poetry before it, not pytest

@@ -13,7 +13,7 @@ from dockerlock.facts.copies import split_copy
 from dockerlock.facts.environments import upgrades_only_tools, venv_of
 from dockerlock.facts.stanzas import install_target
 from dockerlock.facts.uv_steps import locked_steps
-from dockerlock.rules.base import Code
+from dockerlock.rules.base import Code, Decision
 
 UNLOCKED_INSTALL = Code(
     "DLK241", Level.WARNING, "install after the locked step bypasses the lock",
@@ -25,23 +25,32 @@ CODES = (UNLOCKED_INSTALL,)
 
 def check(rc):
     df = rc.df
-    locked: dict[int, set[str]] = {}
+    # stage -> environment -> the instruction that locks it (a uv step, or a pip step migrate converts)
+    locked: dict[int, dict[str, int]] = {}
+
+    def lock(stage: int, key: str, at: int) -> None:
+        envs = locked.setdefault(stage, {})
+        envs[key] = min(envs.get(key, at), at)
+
     for stanza_review in rc.cache.get("reviews") or ():
-        st = stanza_review.stanza
-        locked.setdefault(st.stage.index, set()).add(_key(st.target.python, st.target.kind))
+        if stanza_review.decision is Decision.CONVERTED:  # refused and deferred steps stay unlocked
+            st = stanza_review.stanza
+            lock(st.stage.index, _key(st.target.python, st.target.kind), st.instruction.index)
     for step in locked_steps(df, rc.ctx):
-        key = "system" if step.step.system else _key(step.step.python, "venv")
-        locked.setdefault(step.stage.index, set()).add(key)
+        lock(step.stage.index, "system" if step.step.system else _key(step.step.python, "venv"),
+             step.step.instruction.index)
     for stage in df.stages:
-        envs = set(locked.get(stage.index, set()))
+        later = locked.get(stage.index, {})
+        envs: set[str] = set()
         for ins in stage.instructions:
+            envs |= {key for key, at in later.items() if at < ins.index}  # only installs after the lock
             frm = ins.flag("from")
             if ins.keyword == "COPY" and frm is not None:
                 source_stage = df.stage_named(frm.value or "")
                 parts = split_copy(df, ins)
                 if source_stage is not None and parts is not None:
                     for src in parts[0]:
-                        if src.rstrip("/") in locked.get(source_stage.index, set()):
+                        if src.rstrip("/") in locked.get(source_stage.index, {}):
                             envs.add(parts[1].rstrip("/"))
             if ins.keyword != "RUN" or not envs:
                 continue
