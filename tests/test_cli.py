@@ -284,3 +284,14 @@ def test_flags_override_config_both_ways(tree):
     assert "# dockerlock: replaced" not in out.stdout
     out = invoke("migrate", "--config", "pyproject.toml", "--record", "--diff", "--no-color", "svc")
     assert "# dockerlock: replaced `" in out.stdout
+
+
+def test_a_stanza_with_two_reasons_counts_once(tree):
+    """`pip wheel -r r.txt pkg` builds files and names packages: two reasons, one stanza skipped."""
+    write_tree(tree, {"wheel/Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt /app/\n"
+                                          "RUN pip wheel -w /wheels -r /app/requirements.txt gunicorn\n",
+                      "wheel/requirements.txt": "six\n"})
+    result = invoke("migrate", "--check", "--no-lock-check", "wheel")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("wheel/Dockerfile: skipped 1 (line 3: ") and lines[0].count("line 3: ") == 2
+    assert lines[1] == "0 files would be converted (0 stanzas), 1 unchanged, 1 stanza skipped, 0 errors"

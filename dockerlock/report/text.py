@@ -60,13 +60,21 @@ def status_line(o: Outcome, findings: list[Finding], command: Command) -> tuple[
     skipped = [f for f in findings if f.code in SKIP_CODES]
     if skipped:
         reasons = "; ".join(f"line {f.line}: {f.message}" for f in skipped)
-        parts.append(f"skipped {len(skipped)} ({reasons})")
+        parts.append(f"skipped {skipped_stanzas(o, skipped, command)} ({reasons})")
     parts.extend(f"warning: {f.message}" for f in findings
                  if f.code in ("DLK302", "DLK303") and f.level != Level.ERROR)
     if not parts:
         parts.append("unchanged")
     style = {Status.CHANGED: "green", Status.WOULD_CHANGE: "yellow"}.get(o.status, "yellow" if skipped else "dim")
     return style, f"{o.path}: {', '.join(parts)}"
+
+
+def skipped_stanzas(o: Outcome, skips: list[Finding], command: Command) -> int:
+    """How many stanzas of a file were left alone: one stanza may give several reasons
+    (``pip wheel -r r.txt pkg`` builds files *and* names packages)."""
+    if command is Command.MIGRATE and o.result is not None and o.status is not Status.ERROR:
+        return o.result.refused + o.result.deferred
+    return len(skips)
 
 
 def _warning_of_its_own(f: Finding) -> bool:
@@ -84,7 +92,8 @@ def summary(report: Report) -> str:
     _, _, noun = _VERBS[report.command]
     counts = report.counts
     stanzas = sum(o.converted for o in report.outcomes if o.status in (Status.CHANGED, Status.WOULD_CHANGE))
-    skipped = sum(f.code in SKIP_CODES for f in report.all_findings())
+    skipped = sum(skipped_stanzas(o, [f for f in findings if f.code in SKIP_CODES], report.command)
+                  for o, findings in report.files())
     if report.mode is Mode.WRITE:
         head = f"{plural(counts[Status.CHANGED], 'file')} {noun}"
     else:
