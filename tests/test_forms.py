@@ -635,3 +635,22 @@ def test_user_install_with_the_user_scripts_folder_on_path_converts():
     result = run_migrate(text, FILES)
     assert result.new_text is not None, result.findings
     assert 'uv pip install -r pylock.toml --prefix "$(python3 -m site --user-base)"' in result.new_text
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("FROM python:3.5-alpine\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
+     "the image python:3.5-alpine runs Python 3.5"),
+    ("FROM python:2.7\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n",
+     "the image python:2.7 runs Python 2.7"),
+    ("FROM python:3.11\nCOPY requirements.txt .\nRUN pip2 install -r requirements.txt\n",
+     "it runs pip2 (Python 2)"),
+    ("FROM alpine:3.9\nWORKDIR /app\nRUN apk add --no-cache python2 py2-pip\nCOPY requirements.txt .\n"
+     "RUN pip install -r requirements.txt\n", "line 3 installs Python 2 with the system's package manager"),
+])
+def test_python_older_than_3_6_is_left_alone(text, reason):
+    """DLK127: uv does not work with Python before 3.6 (its support policy)."""
+    result = run_migrate(text, FILES)
+    assert result.new_text is None
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("DLK127", f"pip install -r requirements.txt left as is: {reason}, and uv does not work with Python "
+                   "before 3.6")]

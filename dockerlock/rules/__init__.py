@@ -25,6 +25,7 @@ from dockerlock.rules import (
     pip_in_control_flow,
     pip_options,
     pip_wrapper,
+    python_too_old,
     requirements_built_during_build,
     requirements_source_unknown,
     run_mount_options,
@@ -33,7 +34,7 @@ from dockerlock.rules import (
 from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
-MIGRATE = (earlier_records, windows_image, gpu_image, base_image_packages,
+MIGRATE = (earlier_records, windows_image, python_too_old, gpu_image, base_image_packages,
            pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options, pip_environment,
            extra_packages,
            requirements_built_during_build, requirements_source_unknown,
