@@ -47,13 +47,15 @@ def _python_2_installed(df, stanza) -> int | None:
     """The line of a RUN (in the stanza's stage lineage, up to its own RUN) that installs Python 2."""
     from dockerlock.facts.images import lineage
 
-    for stage in reversed(lineage(df, stanza.stage)):
-        for ins in stage.instructions:
-            if stage is stanza.stage and ins.index > stanza.instruction.index:
-                break
-            if ins.keyword == "RUN" and _PYTHON_2_PACKAGES.search(ins.body):
-                return ins.start_line
-    return None
+    key = ("python-2-runs",)
+    if key not in df.cache:  # once per file: a file of a thousand pip steps asks a thousand times
+        df.cache[key] = [ins for ins in df.instructions if ins.keyword == "RUN" and _PYTHON_2_PACKAGES.search(ins.body)]
+    runs = df.cache[key]
+    if not runs:
+        return None
+    stages = {stage.index for stage in lineage(df, stanza.stage)}
+    return next((ins.start_line for ins in runs if ins.stage in stages
+                 and (ins.stage != stanza.stage.index or ins.index <= stanza.instruction.index)), None)
 
 
 def _older_than_3_6(version: str) -> bool:
