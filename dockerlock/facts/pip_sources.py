@@ -135,15 +135,26 @@ def _config_file(df: Dockerfile, stanza: PipStanza) -> str | None:
     config = df.var_at(stanza.instruction, "PIP_CONFIG_FILE")
     if config is not None and (config.value or "") != "/dev/null":
         return f"pip reads the configuration file PIP_CONFIG_FILE names ({config.kind} on line {config.line})"
-    for stage in reversed(lineage(df, stanza.stage)):
-        for ins in stage.instructions:
-            if stage is stanza.stage and ins.index > stanza.instruction.index:
-                break
+    stages = {stage.index for stage in lineage(df, stanza.stage)}
+    for ins, why in _config_writers(df):
+        if ins.stage in stages and (ins.stage != stanza.stage.index or ins.index <= stanza.instruction.index):
+            return why
+    return None
+
+
+def _config_writers(df: Dockerfile) -> list:
+    """(instruction, why) for every COPY/ADD of a pip configuration file and every RUN that writes
+    one, found once per file (a file of a thousand pip steps asks a thousand times)."""
+    key = ("pip-config-writers",)
+    if key not in df.cache:
+        found = []
+        for ins in df.instructions:
             if ins.keyword in ("COPY", "ADD"):
                 parts = split_copy(df, ins)
                 if parts and (any(_CONFIG_FILE.search(s.rstrip("/")) for s in parts[0])
                               or _CONFIG_FILE.search(parts[1]) or _CONFIG_FOLDER.search(parts[1])):
-                    return f"a pip configuration file is put into the image on line {ins.start_line}"
+                    found.append((ins, f"a pip configuration file is put into the image on line {ins.start_line}"))
             elif ins.keyword == "RUN" and _CONFIG_COMMANDS.search(ins.body):
-                return f"line {ins.start_line} writes pip's configuration"
-    return None
+                found.append((ins, f"line {ins.start_line} writes pip's configuration"))
+        df.cache[key] = found
+    return df.cache[key]  # type: ignore[return-value]

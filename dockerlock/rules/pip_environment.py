@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dockerlock.diagnostics import Level
 from dockerlock.facts.pip_sources import SOURCE_VARIABLES
 from dockerlock.rules.base import Code, Decision, Phase
@@ -25,6 +27,7 @@ _ELSEWHERE = frozenset(SOURCE_VARIABLES) | {"PIP_CONFIG_FILE"}
 #: uv refuses an externally managed Python, and an untrusted plain-HTTP index, on its own.
 _LOUD_WHEN_LOST = frozenset({"--break-system-packages", "--trusted-host"})
 _FALSE = {"0", "false", "no", "off"}
+_PIP_NAME = re.compile(r"\bPIP_[A-Z0-9_]+")
 
 
 def check(stanza, rc):
@@ -70,7 +73,20 @@ def _pip_variables(df, stanza):
             seen.add(name)
             expanded = word.value if word.value is not None else df.expand_at(stanza.instruction, word.raw)
             yield name, expanded.partition("=")[2] if expanded is not None else None, "on the command"
-    for name, var in df.scope_at(stanza.instruction).items():
-        if name.startswith("PIP_") and name not in _ELSEWHERE and name not in seen:
+    for name in _declared_pip_variables(df):
+        var = df.var_at(stanza.instruction, name)
+        if var is not None and name not in _ELSEWHERE and name not in seen:
             seen.add(name)
             yield name, var.value, f"{var.kind} on line {var.line}"
+
+
+def _declared_pip_variables(df) -> list[str]:
+    """The PIP_* names any ARG or ENV of the file declares, found once per file."""
+    key = ("pip-variables",)
+    if key not in df.cache:
+        names = set()
+        for ins in df.instructions:
+            if ins.keyword in ("ARG", "ENV") and "PIP_" in ins.body:
+                names.update(_PIP_NAME.findall(ins.body))
+        df.cache[key] = sorted(names)
+    return df.cache[key]
