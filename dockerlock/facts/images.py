@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from dockerlock.model import Dockerfile, Stage
+from dockerlock.model import Dockerfile, Instruction, Stage
 
 _GPU_IMAGE = re.compile(r"cuda|nvidia|cudnn|pytorch/pytorch|tensorflow/tensorflow|rocm|gpu|"
                         r"huggingface/transformers-pytorch|paddlepaddle", re.I)
@@ -54,6 +54,15 @@ def lineage(df: Dockerfile, stage: Stage) -> list[Stage]:
     while out[-1].parent is not None:
         out.append(df.stages[out[-1].parent])
     return out
+
+
+def runs_before(df: Dockerfile, earlier: Instruction, ins: Instruction) -> bool:
+    """Has ``earlier`` run by the time ``ins`` runs: in ``ins``'s stage (not after it), or in a
+    stage that stage is built FROM? (Other stages only reach it through COPY --from.)"""
+    stage = df.stages[ins.stage]
+    if earlier.stage == ins.stage:
+        return earlier.index <= ins.index
+    return any(s.index == earlier.stage for s in lineage(df, stage)[1:])
 
 
 def root_image(df: Dockerfile, stage: Stage) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dockerlock.facts.copies import split_copy
 from dockerlock.facts.expansion import expand
-from dockerlock.facts.images import lineage
+from dockerlock.facts.images import runs_before
 from dockerlock.facts.stanzas import PipStanza
 from dockerlock.model import Dockerfile
 
@@ -135,11 +135,7 @@ def _config_file(df: Dockerfile, stanza: PipStanza) -> str | None:
     config = df.var_at(stanza.instruction, "PIP_CONFIG_FILE")
     if config is not None and (config.value or "") != "/dev/null":
         return f"pip reads the configuration file PIP_CONFIG_FILE names ({config.kind} on line {config.line})"
-    stages = {stage.index for stage in lineage(df, stanza.stage)}
-    for ins, why in _config_writers(df):
-        if ins.stage in stages and (ins.stage != stanza.stage.index or ins.index <= stanza.instruction.index):
-            return why
-    return None
+    return next((why for ins, why in _config_writers(df) if runs_before(df, ins, stanza.instruction)), None)
 
 
 def _config_writers(df: Dockerfile) -> list:

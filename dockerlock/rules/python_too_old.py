@@ -6,7 +6,7 @@ import posixpath
 import re
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.images import image_python
+from dockerlock.facts.images import image_python, runs_before
 from dockerlock.rules.base import Code, Decision, Phase
 
 PYTHON_TOO_OLD = Code(
@@ -45,17 +45,10 @@ def check(stanza, rc):
 
 def _python_2_installed(df, stanza) -> int | None:
     """The line of a RUN (in the stanza's stage lineage, up to its own RUN) that installs Python 2."""
-    from dockerlock.facts.images import lineage
-
     key = ("python-2-runs",)
     if key not in df.cache:  # once per file: a file of a thousand pip steps asks a thousand times
         df.cache[key] = [ins for ins in df.instructions if ins.keyword == "RUN" and _PYTHON_2_PACKAGES.search(ins.body)]
-    runs = df.cache[key]
-    if not runs:
-        return None
-    stages = {stage.index for stage in lineage(df, stanza.stage)}
-    return next((ins.start_line for ins in runs if ins.stage in stages
-                 and (ins.stage != stanza.stage.index or ins.index <= stanza.instruction.index)), None)
+    return next((ins.start_line for ins in df.cache[key] if runs_before(df, ins, stanza.instruction)), None)
 
 
 def _older_than_3_6(version: str) -> bool:
