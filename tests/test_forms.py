@@ -654,3 +654,18 @@ def test_python_older_than_3_6_is_left_alone(text, reason):
     assert [(f.code, f.message) for f in result.findings] == [
         ("DLK127", f"pip install -r requirements.txt left as is: {reason}, and uv does not work with Python "
                    "before 3.6")]
+
+
+def test_a_uv_cache_mount_beside_a_named_pip_one_gets_its_own_id():
+    """One cache id mounted twice in one RUN is one store, and with sharing=locked the second mount
+    would wait for the first forever: the uv mount beside pip's takes an id of its own."""
+    before = ("FROM python:3.11-slim\nCOPY . .\n"
+              "RUN --mount=type=cache,id=pipcache,sharing=locked,target=/root/.cache/pip \\\n"
+              "    pip install -r requirements-a.txt && pip install -r requirements-c.txt gunicorn\n")
+    after = ("FROM python:3.11-slim\nCOPY . .\n" f"{UV}\n"
+             "RUN --mount=type=cache,id=pipcache,sharing=locked,target=/root/.cache/pip "
+             "--mount=type=cache,id=pipcache-uv,sharing=locked,target=/root/.cache/uv \\\n"
+             "    UV_LINK_MODE=copy uv pip install -r pylock.a.toml --system --compile-bytecode --require-hashes "
+             "&& pip install -r requirements-c.txt gunicorn\n")
+    files = {**FILES, **{f"requirements-{n}.txt": "six==1.16.0\n" for n in "ac"}, "pylock.a.toml": LOCK}
+    assert_migrates(before, after, files)

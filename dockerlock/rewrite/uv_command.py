@@ -210,9 +210,19 @@ def _cache_mount_edit(df: Dockerfile, stanza: PipStanza) -> tuple[Edit | None, b
         if others:
             return None, True
         return Edit(ins.logical.source_span(flag.start, _after_blanks(ins, flag.end)), ""), True
-    rendered = "--mount=" + ",".join(f"{k}={UV_CACHE if k in ('target', 'dst', 'destination') else v}"
-                                     for k, v in options.items())
+    rendered = "--mount=" + ",".join(f"{k}={_uv_mount_value(k, v, beside=bool(others))}" for k, v in options.items())
     return Edit(span, f"{flag.raw} {rendered}" if others else rendered), True
+
+
+def _uv_mount_value(key: str, value: str, *, beside: bool) -> str:
+    """A field of the uv cache mount made from pip's: uv's cache folder as the target; beside the
+    pip mount, a cache id of its own (one id mounted twice in one RUN shares one store, and with
+    sharing=locked the second mount waits for the first forever)."""
+    if key in ("target", "dst", "destination"):
+        return UV_CACHE
+    if key == "id" and beside:
+        return f"{value}-uv"
+    return value
 
 
 def _shares_pip_cache_mount(df: Dockerfile, stanza: PipStanza) -> bool:
