@@ -669,3 +669,14 @@ def test_a_uv_cache_mount_beside_a_named_pip_one_gets_its_own_id():
              "&& pip install -r requirements-c.txt gunicorn\n")
     files = {**FILES, **{f"requirements-{n}.txt": "six==1.16.0\n" for n in "ac"}, "pylock.a.toml": LOCK}
     assert_migrates(before, after, files)
+
+
+def test_a_cache_mount_of_the_whole_cache_folder_serves_uv_too():
+    """``--mount=type=cache,target=/root/.cache`` holds uv's cache (/root/.cache/uv) as well as pip's:
+    the uv step uses it (copy link mode), rather than turning its cache off."""
+    before = ("FROM python:3.11-slim\nCOPY requirements.txt .\n"
+              "RUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt\n")
+    after = ("FROM python:3.11-slim\n" f"{UV}\n" "COPY pylock.toml .python-version ./\n"
+             "RUN --mount=type=cache,target=/root/.cache UV_LINK_MODE=copy uv pip install -r pylock.toml --system "
+             "--compile-bytecode --require-hashes\n")
+    assert_migrates(before, after, FILES)

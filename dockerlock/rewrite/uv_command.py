@@ -200,7 +200,7 @@ def _cache_mount_edit(df: Dockerfile, stanza: PipStanza) -> tuple[Edit | None, b
     """
     ins = stanza.instruction
     pip_mount = _cache_mount(ins, "pip")
-    uv_mount = _cache_mount(ins, "/uv")
+    uv_mount = _cache_mount(ins, "/uv") or _cache_mount_holding_uv_cache(ins)
     if pip_mount is None:
         return None, uv_mount is not None
     flag, options = pip_mount
@@ -241,6 +241,16 @@ def _cache_mount(ins: Instruction, target_has: str):
     for flag in ins.flags_named("mount"):
         options = flag.options()
         if options.get("type") == "cache" and target_has in options.get("target", options.get("dst", "")):
+            return flag, options
+    return None
+
+
+def _cache_mount_holding_uv_cache(ins: Instruction):
+    """A cache mount of a folder uv's cache lies in (``target=/root/.cache``): uv's cache is mounted."""
+    for flag in ins.flags_named("mount"):
+        options = flag.options()
+        target = options.get("target", options.get("dst", options.get("destination", "")))
+        if options.get("type") == "cache" and target and UV_CACHE.startswith(target.rstrip("/") + "/"):
             return flag, options
     return None
 
