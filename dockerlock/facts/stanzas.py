@@ -383,7 +383,7 @@ def _find_provider(df: Dockerfile, ctx: BuildContext, ins: Instruction, stage: S
                                                           f"(RUN on line {cand.start_line})")
         before = 10 ** 9
         current = df.stages[current.parent] if current.parent is not None else None
-    downloader = next((x for x in stage.instructions if x.keyword == "RUN" and x.index < ins.index
+    downloader = next((x for x in stage.instructions if x.keyword == "RUN" and x.index <= ins.index
                        and _DOWNLOADERS.search(x.body)), None)
     if downloader is not None:
         return _with_problem(req, "produced", f"{req.word.raw} is not copied from the build context; it is "
