@@ -7,6 +7,7 @@ and platform. Pure: the Dockerfile model and the build context in, ``LockTarget`
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, replace
 
 from dockerlock.context import BuildContext
@@ -67,4 +68,35 @@ def lock_targets(df: Dockerfile, context: BuildContext, settings: Settings) -> l
         constraints = tuple(f.context_path for f in stanza.constraints if f.context_path)
         targets.append(LockTarget(df.source.path, stanza.line, requirements, constraints, lock, python,
                                   target_platform(stanza), refusal, target_libc(df, stanza), sources.args))
+    return targets + migrated_targets(df, context)
+
+
+def migrated_targets(df: Dockerfile, context: BuildContext) -> list[LockTarget]:
+    """The locks the file's uv steps already read (a migrated file), to re-lock from what each
+    lock's ``[tool.dockerlock]`` record says it was made from, for the image as it is now."""
+    from dockerlock.facts.images import image_libc, image_python
+    from dockerlock.facts.locks import DEFAULT_PLATFORM
+    from dockerlock.facts.uv_steps import locked_steps
+    from dockerlock.locking.compile import recorded_constraints
+
+    targets = []
+    for locked in locked_steps(df, context):
+        line = locked.step.instruction.start_line
+        lock = context.lock(locked.lock_context_path) if locked.lock_context_path else None
+        origin = getattr(lock, "origin", None)
+        platform = locked.stage.platform if locked.stage.platform and "$" not in locked.stage.platform \
+            else DEFAULT_PLATFORM
+        if locked.lock_context_path is None or origin is None or not origin.requirements:
+            why = ("cannot find the COPY that brings its lock into the image" if locked.lock_context_path is None
+                   else f"{context.show(locked.lock_context_path)} does not record the requirements files it was "
+                        "made from (not made by `dockerlock lock`): lock them with `dockerlock lock <files>`")
+            targets.append(LockTarget(df.source.path, line, (), (), locked.lock_context_path, None, platform,
+                                      refusal=why))
+            continue
+        folder = posixpath.dirname(locked.lock_context_path)
+        inside = tuple(posixpath.normpath(posixpath.join(folder, r)) for r in origin.requirements)
+        constraints = tuple(posixpath.normpath(posixpath.join(folder, c)) for c in recorded_constraints(lock))
+        targets.append(LockTarget(df.source.path, line, inside, constraints, locked.lock_context_path,
+                                  image_python(df, locked.stage) or origin.python, platform,
+                                  libc=image_libc(df, locked.stage), indexes=origin.indexes or ()))
     return targets

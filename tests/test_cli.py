@@ -203,8 +203,10 @@ def shared_lock(tree: Path) -> Path:
 def test_findings_about_a_shared_lock_print_once(shared_lock):
     result = invoke("check", "api")
     assert result.exit_code == 1
+    # the lock records nothing of its making: the hint locks the requirements file for the image's Python
     assert result.stdout == ("api/requirements.txt:1: error DLK221: six==1.17.0 is required but the lock has 1.16.0 "
-                             "(packages[0], line 5)\n"
+                             "(packages[0], line 5) (hint: re-lock: dockerlock lock api/requirements.txt "
+                             "--python-version 3.11)\n"
                              "2 file(s) checked: 1 error(s), 0 warning(s)\n")
     data = json.loads(invoke("check", "--format", "json", "api").stdout)
     assert [len(f["findings"]) for f in data["files"]] == [1, 0]  # kept where it was first reported

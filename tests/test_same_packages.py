@@ -179,6 +179,30 @@ def test_drift_is_refused_until_the_dockerfile_is_relocked(online):
 
 
 @pytest.mark.network
+def test_a_requirement_removed_after_locking_is_refused(online):
+    """The lock still holds what a removed line pulled in; every remaining line is satisfied, so only
+    the lock's record of the file's content can tell (DLK219), in migrate and in check alike."""
+    write(online, {"svc/Dockerfile": SERVICE, "svc/requirements.txt": "six==1.16.0\nidna==3.7\n"})
+    lock("svc/Dockerfile")
+    (online / "svc/requirements.txt").write_text("six==1.16.0\n")   # idna removed after locking
+    refused = dockerlock("migrate", "svc/Dockerfile")
+    assert_refused(refused, "svc/Dockerfile:4", "svc/requirements.txt changed since svc/pylock.toml was made from "
+                   "it: a line removed or edited there may still be in the lock",
+                   "make a matching lock with `dockerlock lock svc/Dockerfile`")
+    lock("svc/Dockerfile")
+    assert set(versions(online / "svc/pylock.toml")) == {"six"}
+    assert dockerlock("migrate", "svc/Dockerfile").exit_code == 0
+    (online / "svc/requirements.txt").write_text("six==1.16.0\nidna==3.7\n")   # changed after migrating
+    check = dockerlock("check", "svc/Dockerfile")
+    assert check.exit_code == 1
+    assert "error DLK219: svc/requirements.txt changed since svc/pylock.toml was made from it" in check.stdout
+    assert "(hint: re-lock: dockerlock lock svc/Dockerfile)" in check.stdout
+    # the hint works on the migrated file: its uv step's lock is made again from the lock's record
+    assert WROTE.fullmatch(lock("svc/Dockerfile").strip()).groups() == ("svc/pylock.toml", "2")
+    assert dockerlock("check", "svc/Dockerfile").exit_code == 0
+
+
+@pytest.mark.network
 def test_an_extra_added_after_locking_is_refused(online):
     write(online, {"svc/Dockerfile": SERVICE, "svc/requirements.txt": "urllib3==2.2.2\n"})
     lock("svc/Dockerfile")
@@ -319,8 +343,10 @@ def test_allow_drift_converts_with_a_warning(online, how):
     assert result.stdout == ""
     warnings = [line for line in result.stderr.splitlines() if "DLK109" in line]
     assert warnings == ["svc/Dockerfile:4: warning DLK109: the lock svc/pylock.toml does not cover "
-                        "svc/requirements.txt: six==1.15.0 is required but the lock has 1.16.0 (packages[0], "
-                        "line 7); converted anyway (--allow-drift): the image will install what the lock says"]
+                        "svc/requirements.txt: svc/requirements.txt changed since svc/pylock.toml was made from "
+                        "it: a line removed or edited there may still be in the lock, six==1.15.0 is required but "
+                        "the lock has 1.16.0 (packages[0], line 7); converted anyway (--allow-drift): the image "
+                        "will install what the lock says"]
     assert "svc/Dockerfile: converted 1 stanza" in result.stderr
     assert runs((online / "svc/Dockerfile").read_text())[0].startswith("RUN uv pip install -r pylock.toml")
     # the gap stays visible: check reports the drift of the migrated step
@@ -484,8 +510,9 @@ def test_check_on_an_unmigrated_file_reports_what_migrate_would_stop_on(online):
 
     (online / "svc/requirements.txt").write_text("six==1.15.0\n")
     drifted = check_line()
-    assert ("migrate would stop here: the lock svc/pylock.toml does not cover svc/requirements.txt: six==1.15.0 is "
-            "required but the lock has 1.16.0") in drifted
+    assert ("migrate would stop here: the lock svc/pylock.toml does not cover svc/requirements.txt: "
+            "svc/requirements.txt changed since svc/pylock.toml was made from it: a line removed or edited there may "
+            "still be in the lock, six==1.15.0 is required but the lock has 1.16.0") in drifted
     assert "`dockerlock lock svc/Dockerfile`" in drifted
 
     lock("svc/Dockerfile")

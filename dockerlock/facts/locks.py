@@ -140,24 +140,33 @@ def drift(ctx: BuildContext, lock, files: list[tuple[str, bool]], python: str | 
         found, _missing = context_requirements(ctx, path, constraint=constraint)
         lines.extend(found)
     environment = marker_environment(platform, python) if python and python.count(".") >= 1 else None
-    recorded = _compiled_from(ctx, lock)
-    return [_replace(f, path=ctx.show(str(f.path)) if f.path else f.path)
-            for f in check_drift(lines, lock, environment=environment,
-                                 compiled_from=lambda item: str(item.file) in recorded)]
+    recorded, changed = _compiled_from(ctx, lock)
+    found = check_drift(lines, lock, environment=environment, compiled_from=lambda item: str(item.file) in recorded)
+    if changed:  # said first: it explains the rest (a removed line no other finding can name)
+        found = [_changed_since_locked(ctx, lock, path) for path in changed] + list(found)
+    return [_replace(f, path=ctx.show(str(f.path)) if f.path else f.path) for f in found]
 
 
-def _compiled_from(ctx: BuildContext, lock) -> set[str]:
-    """Context paths of the requirements files the lock records it was compiled from, whose
-    content is still what it was then."""
+def _changed_since_locked(ctx: BuildContext, lock, path: str):
+    from dockerlock.diagnostics import Finding, Level
+
+    shown = ctx.show(ctx.relative(lock.path)) if str(lock.path).startswith(str(ctx.root)) else str(lock.path)
+    return Finding("DLK219", Level.ERROR, f"{ctx.show(path)} changed since {shown} was made from it: a line "
+                   "removed or edited there may still be in the lock", path=path)
+
+
+def _compiled_from(ctx: BuildContext, lock) -> tuple[set[str], list[str]]:
+    """(context paths of the requirements files the lock records it was compiled from whose content
+    is still what it was then, those whose content has changed since)."""
     from dockerlock.lock_names import content_digest
 
     origin = getattr(lock, "origin", None)
     if origin is None or not origin.inputs:
-        return set()
+        return set(), []
     folder = posixpath.dirname(ctx.relative(lock.path)) if str(lock.path).startswith(str(ctx.root)) else None
     if folder is None:
-        return set()
-    same = set()
+        return set(), []
+    same, changed = set(), []
     for rel, digest in origin.inputs:
         try:
             path = context_relative(posixpath.join(folder, rel))
@@ -166,7 +175,9 @@ def _compiled_from(ctx: BuildContext, lock) -> set[str]:
         text = ctx.text(path)
         if text is not None and content_digest(text) == digest:
             same.add(path)
-    return same
+        elif text is not None:
+            changed.append(path)
+    return same, changed
 
 
 def lock_fit(ctx: BuildContext, lock, python: str | None, platform: str, source: str, libc: str = "glibc") -> list:

@@ -73,6 +73,8 @@ CHECKS: dict[str, str] = {
     "DLK213": "A locked package installs from a VCS checkout; the build stage needs git.",
     "DLK214": "A locked package installs from a local directory; it must be in the build context.",
     "DLK215": "Wheel compatibility not checked: the image's Python version has no minor component.",
+    "DLK219": "A requirements file changed since the lock was made from it (the lock records its earlier "
+              "content): a removed or edited line may still be in the lock.",
     "DLK220": "A requirement is missing from the lock.",
     "DLK221": "The locked version does not satisfy the requirement's specifier.",
     "DLK222": "The locked VCS source (URL, revision or commit) differs from the requirement.",

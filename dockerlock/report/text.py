@@ -37,7 +37,8 @@ def located(path: str | None, line: int | None, given: str, text: str) -> str:
 
 
 def finding_line(f: Finding, given: str) -> str:
-    return located(f.path, f.line, given, f"{f.level.value} {f.code}: {f.message}")
+    hint = f" (hint: {f.hint})" if f.hint and f.hint.split(": ")[-1] not in f.message else ""
+    return located(f.path, f.line, given, f"{f.level.value} {f.code}: {f.message}{hint}")
 
 
 def error_line(o: Outcome) -> str:

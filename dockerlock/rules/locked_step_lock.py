@@ -9,6 +9,8 @@ PEP 751 lock, admits the image's Python, has wheels for its platform, agrees wit
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import posixpath
 
 from dockerlock.diagnostics import Level, LockError
@@ -71,7 +73,24 @@ def check(rc):
         yield from lock_fit(rc.ctx, lock, python, platform, f"{rc.path}:{line} image Python {python}",
                             image_libc(rc.df, stage))
         files = [(p, False) for p in locked.requirements_paths(rc.ctx)]
-        yield from drift(rc.ctx, lock, files, python, platform)
+        relock = _relock_command(rc, lock, [p for p, _ in files], python)
+        for finding in drift(rc.ctx, lock, files, python, platform):
+            # the lock is out of step with its requirements: making it again is the fix
+            yield replace(finding, hint=f"re-lock: {relock}") if finding.level is Level.ERROR else finding
+
+
+def _relock_command(rc, lock, requirements: list[str], python: str | None) -> str:
+    """The command that makes the lock again, runnable from where the user stands: the Dockerfile
+    when the lock records what it was made from (``dockerlock lock`` re-locks a migrated file's
+    locks from their records), else its requirements files."""
+    import shlex
+
+    if lock.origin is not None and lock.origin.requirements:
+        return f"dockerlock lock {shlex.quote(rc.path)}"
+    words = ["dockerlock", "lock", *(rc.ctx.show(p) for p in requirements)]
+    if python:
+        words += ["--python-version", _minor(python)]
+    return shlex.join(words)
 
 
 def _minor(version: str) -> str:
