@@ -123,3 +123,16 @@ def test_installs_before_the_lock_or_beside_an_unlocked_step_are_not_reported(tm
     result = invoke("check", str(tmp_path / "Dockerfile"))
     assert [line.split(": warning")[0].rsplit(":", 1)[1] for line in result.output.splitlines()
             if "DLK241" in line] == ["5"]  # gunicorn after the lock; not poetry before it, not pytest
+
+
+def test_a_lock_copied_in_the_stage_a_step_is_built_from_is_checked(tmp_path):
+    """The uv step's lock may arrive in a base stage (a migrated multi-stage file): check follows the
+    stages down to that COPY, as BuildKit builds them, instead of saying it cannot find the lock."""
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim AS base\nWORKDIR /srv\nCOPY contrib/pylock.toml ./pylock.base.toml\n"
+                      "FROM base AS build\nRUN uv pip install -r pylock.base.toml --system\n",
+        "contrib/requirements.txt": "six==1.17.0\n", "contrib/pylock.toml": placeholder_lock()})
+    result = invoke("check", str(tmp_path / "Dockerfile"))
+    assert "DLK242" not in result.output
+    assert "error DLK221: six==1.17.0 is required but the lock has 1.16.0" in result.output

@@ -18,6 +18,7 @@ from dockerlock.facts.copies import (
     workdir_of,
 )
 from dockerlock.facts.expansion import expand
+from dockerlock.facts.images import lineage
 from dockerlock.lock_names import lock_name
 from dockerlock.model import Dockerfile, Instruction, Stage
 
@@ -134,8 +135,13 @@ def _lock_source(df: Dockerfile, ctx: BuildContext, stage: Stage, step: UvStep
     mount = bind_mount_provides(df, ins, lock_image)
     if mount is not None:
         return mount.context_path, ins
-    for cand in reversed([x for x in stage.instructions if x.index < ins.index and x.keyword in ("COPY", "ADD")]):
-        hit = copy_provides(df, ctx, cand, lock_image)
-        if hit is not None and cand.flag("from") is None and hit.context_path:
-            return posixpath.normpath(hit.context_path), cand
+    # the nearest COPY that writes the path, in this stage or a stage it is built FROM
+    for current in lineage(df, stage):
+        for cand in reversed([x for x in current.instructions if x.index < ins.index and x.keyword in ("COPY", "ADD")]):
+            hit = copy_provides(df, ctx, cand, lock_image)
+            if hit is None:
+                continue
+            if cand.flag("from") is None and hit.context_path:
+                return posixpath.normpath(hit.context_path), cand
+            return None, None  # written from another stage or image: not a lock of the context
     return None, None
