@@ -680,3 +680,17 @@ def test_a_cache_mount_of_the_whole_cache_folder_serves_uv_too():
              "RUN --mount=type=cache,target=/root/.cache UV_LINK_MODE=copy uv pip install -r pylock.toml --system "
              "--compile-bytecode --require-hashes\n")
     assert_migrates(before, after, FILES)
+
+
+def test_a_floating_python_tag_asks_for_a_pinned_tag_not_a_new_lock():
+    """python:3-alpine names no minor version: `dockerlock lock` cannot lock for it, so DLK106 must not
+    send the user there; the way out is a pinned tag."""
+    text = "FROM python:3-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+    recorded = ('\n[tool.dockerlock]\nrequirements = ["requirements.txt"]\npython = "3.14"\n'
+                'platform = "linux/amd64"\n')
+    result = run_migrate(text, {**FILES, "pylock.toml": placeholder_lock(extra=recorded)})
+    assert result.error is not None and result.error.code == "DLK106"
+    assert result.error.reason.endswith("was compiled for Python 3.14, but the image python:3-slim names no minor "
+                                        "version (Python 3 floats to each new 3.x release); pin the tag to Python "
+                                        "3.14")
+    assert "dockerlock lock" not in result.error.reason

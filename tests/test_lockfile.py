@@ -337,6 +337,8 @@ def test_parse_python_version_file_missing(tmp_path):
     ("pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime", None),
     ("python:3", "3"),
     ("python:3-slim", "3"),
+    ("python:3.15.0a8-slim-trixie", "3.15"),  # a pre-release: the series a lock is made for
+    ("python:3.14.0rc2", "3.14"),
     ("python:latest", None),
     ("python", None),
     ("python@sha256:" + "b" * 64, None),

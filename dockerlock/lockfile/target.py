@@ -216,7 +216,7 @@ def python_version_from_text(text: str) -> str | None:
     return None
 
 
-_OFFICIAL_TAG = re.compile(r"([23](?:\.\d+){0,2})(?:-.*)?")
+_OFFICIAL_TAG = re.compile(r"([23](?:\.\d+){0,2})((?:a|b|rc)\d+)?(?:-.*)?")
 _EMBEDDED_TAG = re.compile(r"(?:^|[-_])python-?(\d+\.\d+(?:\.\d+)?)(?=$|[-_])")
 
 
@@ -225,7 +225,7 @@ def python_from_image(image: str) -> str | None:
 
     * repositories named ``python`` (Docker Hub's official image under any registry or mirror):
       the tag's leading version: ``python:3.11-slim`` -> ``3.11``, ``python:3.11.9-bookworm`` ->
-      ``3.11.9``. ``python:3`` gives ``"3"``: the tag floats across minor releases, and
+      ``3.11.9``; a pre-release gives its series: ``python:3.15.0a8-slim`` -> ``3.15``. ``python:3`` gives ``"3"``: the tag floats across minor releases, and
       ``check_python`` treats it as the whole 3.x series (a warning when only some satisfy).
       ``python:latest``, ``python:slim`` or no tag give ``None`` (no version in the reference).
     * other images that embed it in the tag: ``tiangolo/uvicorn-gunicorn-fastapi:python3.11``,
@@ -243,6 +243,8 @@ def python_from_image(image: str) -> str | None:
     repository, tag = reference[:colon], reference[colon + 1:]
     if repository.rsplit("/", 1)[-1].lower() == "python":
         match = _OFFICIAL_TAG.fullmatch(tag)
+        if match and match.group(2):  # a pre-release (3.15.0a8): its series is what a lock targets
+            return ".".join(match.group(1).split(".")[:2])
         return match.group(1) if match else None
     match = _EMBEDDED_TAG.search(tag.lower())
     return match.group(1) if match else None

@@ -39,7 +39,13 @@ def check(stanza, rc):
         yield from _musl_wheel_gap(lock, python, target_platform(stanza), rc, stanza, fix)
     if origin is None:
         return
-    if python and origin.python and not _same_series(origin.python, python):
+    if python and "." not in python and origin.python and origin.python.split(".")[0] == python:
+        # python:3 floats: a lock for one 3.x fits only while the tag points there, and re-locking
+        # cannot help (there is no minor version to lock for): pinning the tag can
+        yield LOCK_TARGET.at(f"lock file {shown} was compiled for Python {origin.python}, but {source} names "
+                             f"no minor version (Python {python} floats to each new 3.x release); pin the tag "
+                             f"to Python {origin.python}", rc.path, stanza.line)
+    elif python and origin.python and not _same_series(origin.python, python):
         yield LOCK_TARGET.at(f"lock file {shown} was compiled for Python {origin.python}, but {source} runs "
                              f"Python {python}; {fix}", rc.path, stanza.line, hint=f"dockerlock lock {rc.path}")
     platform = target_platform(stanza)
