@@ -138,7 +138,9 @@ def _run(command: str, paths, mode_name: str, fmt, color, quiet, verbose, config
     found = discover(targets, settings)
     progress_cb, finish = _progress(err, len(found.files), quiet or fmt is not Format.text)
     try:
-        run = process(found.files, settings, mode, job, progress=progress_cb)
+        # a diff is shown by --diff, and kept in JSON and markdown reports; otherwise not made
+        diffs = mode is Mode.DIFF or fmt in (Format.json, Format.markdown)
+        run = process(found.files, settings, mode, job, progress=progress_cb, diffs=diffs)
     except KeyboardInterrupt:
         finish()
         options.print_error(err, "interrupted: files already written are complete; the rest are untouched")
