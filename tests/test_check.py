@@ -136,3 +136,25 @@ def test_a_lock_copied_in_the_stage_a_step_is_built_from_is_checked(tmp_path):
     result = invoke("check", str(tmp_path / "Dockerfile"))
     assert "DLK242" not in result.output
     assert "error DLK221: six==1.17.0 is required but the lock has 1.16.0" in result.output
+
+
+def test_a_uv_install_of_a_requirements_file_is_listed_as_not_locked(tmp_path):
+    """DLK247: `uv pip install -r requirements.txt` resolves at build time as pip does; check lists it
+    (a warning; --strict fails on it). A uv step that installs a pylock is locked and not listed."""
+    (tmp_path / ".git").mkdir()
+    write_tree(tmp_path, {
+        "Dockerfile": "FROM python:3.11-slim\nCOPY --from=ghcr.io/astral-sh/uv:0.5 /uv /bin/\n"
+                      "COPY requirements.txt pylock.toml ./\n"
+                      "RUN uv pip install --system -r requirements.txt\n"
+                      "RUN uv venv /opt/venv && uv pip sync --python /opt/venv/bin/python requirements.txt\n"
+                      "RUN uv pip install --system -r pylock.toml\n",
+        "requirements.txt": "six==1.16.0\n", "pylock.toml": placeholder_lock()})
+    result = invoke("check", str(tmp_path / "Dockerfile"))
+    listed = [line.split(str(tmp_path / "Dockerfile") + ":", 1)[1] for line in result.output.splitlines()
+              if "DLK247" in line]
+    assert listed == [
+        "4: warning DLK247: uv pip install -r requirements.txt is not locked: uv resolves it when the image is built; "
+        "install a lock instead (`uv pip install -r pylock.toml`)",
+        "5: warning DLK247: uv pip sync requirements.txt is not locked: uv resolves it when the image is built; "
+        "install a lock instead (`uv pip install -r pylock.toml`)"]
+    assert invoke("check", "--strict", str(tmp_path / "Dockerfile")).exit_code == 1

@@ -43,9 +43,9 @@ MIGRATE = (earlier_records, windows_image, python_too_old, gpu_image, base_image
 
 
 def check_rules():
-    from dockerlock.rules import locked_step_lock, unlocked_install, unmigrated_install
+    from dockerlock.rules import locked_step_lock, unlocked_install, unlocked_uv_install, unmigrated_install
 
-    return (unmigrated_install, locked_step_lock, unlocked_install)
+    return (unmigrated_install, locked_step_lock, unlocked_install, unlocked_uv_install)
 
 
 def documented_modules():
