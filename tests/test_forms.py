@@ -694,3 +694,17 @@ def test_a_floating_python_tag_asks_for_a_pinned_tag_not_a_new_lock():
                                         "version (Python 3 floats to each new 3.x release); pin the tag to Python "
                                         "3.14")
     assert "dockerlock lock" not in result.error.reason
+
+
+@pytest.mark.parametrize(("flag", "problem"), [
+    ("--mouNt=type=bind,source=requirements.txt,target=/tmp/requirements.txt",
+     "unknown flag 'mouNt' (flag names are case-sensitive: mount)"),
+    ("--netwrok=host", "unknown flag 'netwrok'"),
+])
+def test_a_run_flag_buildkit_does_not_know_leaves_the_stanza_alone(flag, problem):
+    """DLK120: BuildKit's flag names are case-sensitive; `--mouNt` is not a mount to rewrite (fuzz seed 2858)."""
+    text = f"FROM python:3.11-slim\nCOPY requirements.txt /tmp/\nRUN {flag} pip install -r /tmp/requirements.txt\n"
+    result = run_migrate(text, FILES)
+    assert result.new_text is None
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's flags: {problem}")]
