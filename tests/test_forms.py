@@ -708,3 +708,12 @@ def test_a_run_flag_buildkit_does_not_know_leaves_the_stanza_alone(flag, problem
     assert result.new_text is None
     assert [(f.code, f.message) for f in result.findings] == [
         ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's flags: {problem}")]
+
+
+def test_a_pip_variable_for_an_option_uv_cannot_carry_says_what_to_do_instead():
+    text = ("FROM python:3.11-slim\nENV PIP_CERT=/etc/ssl/certs/corp.pem\nCOPY requirements.txt .\n"
+            "RUN pip install -r requirements.txt\n")
+    [finding] = run_migrate(text, FILES).findings
+    assert finding.code == "DLK125"
+    assert "PIP_CERT (ENV on line 2) sets pip's --cert to /etc/ssl/certs/corp.pem (uv takes certificates from " \
+           "SSL_CERT_FILE; set it instead)" in finding.message

@@ -53,7 +53,9 @@ def _reason(name: str, value: str | None) -> str | None:
         return f"sets pip's {spec.name} to a value the build decides"
     if not spec.takes_value and value.strip().lower() in _FALSE:
         return None
-    return f"sets pip's {spec.name}" + (f" to {value or 'an empty value'}" if spec.takes_value else "")
+    said = f"sets pip's {spec.name}" + (f" to {value or 'an empty value'}" if spec.takes_value else "")
+    # an option no uv step can carry says why itself (``--cert``: set SSL_CERT_FILE instead)
+    return f"{said} ({spec.why})" if spec.action is Action.REFUSE else said
 
 
 def _by_alias(option: str):
