@@ -717,3 +717,14 @@ def test_a_pip_variable_for_an_option_uv_cannot_carry_says_what_to_do_instead():
     assert finding.code == "DLK125"
     assert "PIP_CERT (ENV on line 2) sets pip's --cert to /etc/ssl/certs/corp.pem (uv takes certificates from " \
            "SSL_CERT_FILE; set it instead)" in finding.message
+
+
+def test_a_venv_the_file_makes_in_a_tool_folder_is_still_the_target():
+    """Poetry installed into its own venv, first on PATH: pip there is that venv's pip, so its folder's
+    name must not make dockerlock install into the system instead."""
+    text = ("FROM python:3.12-slim\nRUN python -m venv /opt/poetry && /opt/poetry/bin/pip install poetry\n"
+            "ENV PATH=/opt/poetry/bin:$PATH\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n")
+    result = run_migrate(text, FILES)
+    assert result.new_text is not None, result.findings
+    # the venv already holds poetry: install into it (never sync, never --system)
+    assert "uv pip install -r pylock.toml --python /opt/poetry/bin/python " in result.new_text

@@ -85,10 +85,11 @@ def venv_of(program: str) -> str | None:
     return None
 
 
-def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
+def path_venv_dir(path_value: str | None, raw: str | None, created=lambda folder: False) -> str | None:
     """The venv whose ``bin`` comes first on PATH, read from the raw ENV text; None when a system
     folder (or the inherited ``$PATH``) comes first. Folders of other tools (``~/.local/bin``,
-    ``~/.cargo/bin``, Poetry's, Go's, CUDA's...) hold no Python of their own and are passed over."""
+    ``~/.cargo/bin``, Poetry's, Go's, CUDA's...) hold no Python of their own and are passed over,
+    unless ``created(folder)``: the file makes a venv there (Poetry installed into /opt/poetry)."""
     text = raw if raw is not None else path_value
     if not text:
         return None
@@ -98,7 +99,7 @@ def path_venv_dir(path_value: str | None, raw: str | None) -> str | None:
         if not entry.endswith("/bin"):
             continue
         folder = entry[: -len("/bin")]
-        if _TOOL_FOLDER.search(folder):
+        if _TOOL_FOLDER.search(folder) and not created(folder):
             continue
         return folder
     return None
@@ -234,7 +235,7 @@ def target_of(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activa
         return _venv_target(df, ins, activated, f"the RUN activates {activated}")
     path_var = df.var_at(ins, "PATH")
     if path_var is not None:
-        venv = path_venv_dir(path_var.value, path_var.raw)
+        venv = path_venv_dir(path_var.value, path_var.raw, lambda folder: _venv_made_before(df, ins, folder))
         if venv:
             return _venv_target(df, ins, venv, f"ENV PATH puts {venv}/bin first (line {path_var.line})")
     venv_var = df.var_at(ins, "VIRTUAL_ENV")
@@ -243,6 +244,13 @@ def target_of(df: Dockerfile, ins: Instruction, pip: shell.PipInvocation, activa
     how = ("the conda environment's interpreter (first on PATH)" if conda
            else "no virtual environment is active: the image's interpreter")
     return Target("system", _launcher_python(text), how)
+
+
+def _venv_made_before(df: Dockerfile, ins: Instruction, folder: str) -> bool:
+    """Does a RUN before ``ins`` create a venv at ``folder`` (``python -m venv /opt/poetry``)?"""
+    made = re.compile(r"(?:-m\s+venv|virtualenv|\buv\s+venv)\b[^;&|\n]*?\s" + re.escape(folder) + r"/?(?=$|[\s;&|])",
+                      re.M)
+    return any(x.keyword == "RUN" and x.index < ins.index and made.search(x.body) for x in df.instructions)
 
 
 def _venv_target(df: Dockerfile, ins: Instruction, venv: str, how: str) -> Target:
