@@ -23,6 +23,12 @@ from dockerlock.lock_names import lock_name
 from dockerlock.model import Dockerfile, Instruction, Stage
 
 _VALUE_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i", "-f", "--target", "-t", "--prefix")
+#: every uv pip option that takes a value (the next word is that value, not a file to sync)
+_TAKES_VALUE = frozenset({*_VALUE_OPTIONS, "--python", "-p", "-c", "--constraint", "--constraints",
+                          "--build-constraint", "--build-constraints", "--link-mode", "--python-platform",
+                          "--python-version", "--cache-dir", "--config-file", "--keyring-provider", "--index-strategy",
+                          "--allow-insecure-host", "--config-setting", "-C", "--reinstall-package",
+                          "--refresh-package", "--exclude-newer", "--index", "--default-index"})
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,17 @@ class LockedStep:
                       and lock_name([p]) == f"{prefix}{name}")
 
 
-def parse_uv_step(cmd: Command) -> UvStep | None:
+def _uv_pip_values(cmd: Command) -> list[str] | None:
+    """The words of a ``uv pip install|sync ...`` command (values where known), else None."""
     vals = [w.value if w.value is not None else w.raw for w in cmd.argv]
     if len(vals) < 4 or posixpath.basename(vals[0]) != "uv" or vals[1] != "pip" or vals[2] not in ("sync", "install"):
+        return None
+    return vals
+
+
+def parse_uv_step(cmd: Command) -> UvStep | None:
+    vals = _uv_pip_values(cmd)
+    if vals is None:
         return None
     sync = vals[2] == "sync"
     lock = python = None
@@ -145,3 +159,21 @@ def _lock_source(df: Dockerfile, ctx: BuildContext, stage: Stage, step: UvStep
                 return posixpath.normpath(hit.context_path), cand
             return None, None  # written from another stage or image: not a lock of the context
     return None, None
+
+
+def requirements_read(cmd: Command) -> list[str]:
+    """The requirements files (not pylocks) a ``uv pip install|sync`` command reads: uv resolves
+    those at build time, as pip does (``check`` lists them as not locked)."""
+    values = _uv_pip_values(cmd)
+    if values is None:
+        return []
+    files = []
+    for i, value in enumerate(values[3:], start=3):
+        previous = values[i - 1]
+        if previous in ("-r", "--requirement", "--requirements") or (values[2] == "sync" and not value.startswith("-")
+                                                                   and previous not in _TAKES_VALUE):
+            files.append(value)
+        elif value.startswith(("--requirement=", "--requirements=")):
+            files.append(value.split("=", 1)[1])
+    return [f for f in files if not posixpath.basename(f).startswith("pylock") and not f.endswith(".toml")
+            and not f.endswith(".cfg") and f not in (".",)]
