@@ -75,7 +75,7 @@ def migrated_targets(df: Dockerfile, context: BuildContext) -> list[LockTarget]:
     """The locks the file's uv steps already read (a migrated file), to re-lock from what each
     lock's ``[tool.dockerlock]`` record says it was made from, for the image as it is now."""
     from dockerlock.facts.images import image_libc, image_python
-    from dockerlock.facts.locks import DEFAULT_PLATFORM
+    from dockerlock.facts.locks import stage_platform
     from dockerlock.facts.uv_steps import locked_steps
     from dockerlock.locking.compile import recorded_constraints
 
@@ -84,8 +84,7 @@ def migrated_targets(df: Dockerfile, context: BuildContext) -> list[LockTarget]:
         line = locked.step.instruction.start_line
         lock = context.lock(locked.lock_context_path) if locked.lock_context_path else None
         origin = getattr(lock, "origin", None)
-        platform = locked.stage.platform if locked.stage.platform and "$" not in locked.stage.platform \
-            else DEFAULT_PLATFORM
+        platform = stage_platform(locked.stage)
         if locked.lock_context_path is None or origin is None or not origin.requirements:
             why = ("cannot find the COPY that brings its lock into the image" if locked.lock_context_path is None
                    else f"{context.show(locked.lock_context_path)} does not record the requirements files it was "

@@ -117,7 +117,13 @@ def python_version_files(folder: str) -> list[str]:
 
 
 def target_platform(stanza: PipStanza) -> str:
-    platform = stanza.stage.platform
+    return stage_platform(stanza.stage)
+
+
+def stage_platform(stage) -> str:
+    """The platform a stage is built for: its ``FROM --platform``, else linux/amd64 (also when the
+    flag is a build argument such as $TARGETPLATFORM, which only the build knows)."""
+    platform = stage.platform
     return platform if platform and "$" not in platform else DEFAULT_PLATFORM
 
 
@@ -236,10 +242,9 @@ def locks_in_use(df, ctx: BuildContext, settings: Settings) -> list[LockInUse]:
     for step in locked_steps(df, ctx):
         if step.lock_context_path is None or not is_lock(ctx.lock(step.lock_context_path)):
             continue
-        platform = step.stage.platform if step.stage.platform and "$" not in step.stage.platform \
-            else DEFAULT_PLATFORM
         found.append(LockInUse(step.lock_context_path, tuple(step.requirements_paths(ctx)), (),
-                               image_python(df, step.stage), platform, step.step.instruction.start_line,
+                               image_python(df, step.stage), stage_platform(step.stage),
+                               step.step.instruction.start_line,
                                image_libc(df, step.stage)))
     return found
 

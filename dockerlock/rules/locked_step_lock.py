@@ -15,7 +15,7 @@ import posixpath
 
 from dockerlock.diagnostics import Level, LockError
 from dockerlock.facts.images import image_libc, image_python
-from dockerlock.facts.locks import DEFAULT_PLATFORM, drift, lock_fit
+from dockerlock.facts.locks import drift, lock_fit, stage_platform
 from dockerlock.facts.uv_steps import locked_steps
 from dockerlock.lockfile.target import python_version_from_text
 from dockerlock.rules.base import Code
@@ -55,7 +55,7 @@ def check(rc):
             continue
         stage = locked.stage
         python = image_python(rc.df, stage)
-        platform = stage.platform if stage.platform and "$" not in stage.platform else DEFAULT_PLATFORM
+        platform = stage_platform(stage)
         if stage.platform and "$" in stage.platform:
             yield BUILD_PLATFORM.at(f"the image platform comes from the build ({stage.platform}); wheels were "
                                     f"checked for {platform}", rc.path, stage.start_line)
