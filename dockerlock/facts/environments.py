@@ -23,7 +23,8 @@ _SYSTEM_BIN_DIRS = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/u
 #: scripts (``~/.local/bin``), Rust, Poetry, pyenv, Go, Node, Java, CUDA, cloud SDKs.
 _TOOL_FOLDER = re.compile(r"(?:^|/)(?:\.local|\.?cargo|\.rustup|\.?poetry|\.?pyenv|\.?go|golang|\.?nvm|node|nodejs|"
                           r"node_modules|\.deno|\.bun|\.rye|jvm|java|jdk[\w.-]*|jre[\w.-]*|gradle[\w.-]*|maven|"
-                          r"\.sdkman|cuda[\w.-]*|nvidia|google-cloud-sdk|dotnet|flutter|texlive|postgresql)(?:/|$)", re.I)
+                          r"\.sdkman|cuda[\w.-]*|nvidia|google-cloud-sdk|dotnet|flutter|texlive|postgresql)(?:/|$)",
+                          re.I)
 VENV_CREATE = re.compile(r"^(?:\S*/)?(?:python[0-9.]*|py)$")
 #: Programs that cannot put Python distributions into an environment: a RUN made only of
 #: these between a venv's creation and the pip step keeps the venv fresh.

@@ -27,7 +27,8 @@ SOURCE_VARIABLES = {"PIP_INDEX_URL": "--index-url", "PIP_EXTRA_INDEX_URL": "--ex
 _CONFIG_FILE = re.compile(r"(?:^|/)pip\.(?:conf|ini)$")
 _CONFIG_FOLDER = re.compile(r"(?:^|/)\.?pip/?$")  # COPY conf/ /root/.config/pip/
 _CONFIG_COMMANDS = re.compile(r"\bpip[0-9.]*\s+config\s+set\b|\bpip\.(?:conf|ini)\b")
-_FALSE = {"0", "false", "no", "off", ""}
+#: What pip reads as "off" in a PIP_* variable for a flag (its strtobool's false words)
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "f", "n"})
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def _pairs(words: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def _from_variable(option: str, value: str) -> list[tuple[str, str]]:
     if option == "--no-index":
-        return [] if value.strip().lower() in _FALSE else [("--no-index", "")]
+        return [] if value.strip().lower() in FALSE_WORDS | {""} else [("--no-index", "")]
     return [(option, v) for v in value.split()]
 
 

@@ -200,7 +200,7 @@ def _cache_mount_edit(df: Dockerfile, stanza: PipStanza) -> tuple[Edit | None, b
     """
     ins = stanza.instruction
     pip_mount = _cache_mount(ins, "pip")
-    uv_mount = _cache_mount(ins, "/uv") or _cache_mount_holding_uv_cache(ins)
+    uv_mount = _cache_mount(ins, "/uv") or _cache_mount(ins, holds=UV_CACHE)
     if pip_mount is None:
         return None, uv_mount is not None
     flag, options = pip_mount
@@ -237,20 +237,16 @@ def _after_blanks(ins: Instruction, end: int) -> int:
     return end
 
 
-def _cache_mount(ins: Instruction, target_has: str):
-    for flag in ins.flags_named("mount"):
-        options = flag.options()
-        if options.get("type") == "cache" and target_has in options.get("target", options.get("dst", "")):
-            return flag, options
-    return None
-
-
-def _cache_mount_holding_uv_cache(ins: Instruction):
-    """A cache mount of a folder uv's cache lies in (``target=/root/.cache``): uv's cache is mounted."""
+def _cache_mount(ins: Instruction, target_has: str | None = None, *, holds: str | None = None):
+    """The RUN's cache mount whose target contains ``target_has`` (``"pip"``), or, with ``holds``, a
+    folder that path lies in (``target=/root/.cache`` holds uv's cache); with its options."""
     for flag in ins.flags_named("mount"):
         options = flag.options()
         target = options.get("target", options.get("dst", options.get("destination", "")))
-        if options.get("type") == "cache" and target and UV_CACHE.startswith(target.rstrip("/") + "/"):
+        if options.get("type") != "cache" or not target:
+            continue
+        if (target_has is not None and target_has in target) or \
+                (holds is not None and holds.startswith(target.rstrip("/") + "/")):
             return flag, options
     return None
 

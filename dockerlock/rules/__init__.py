@@ -35,7 +35,8 @@ from dockerlock.rules.base import Code, Decision
 
 #: Asked in this order for each pip stanza (grouped by ``PHASE``; a decision ends the review).
 MIGRATE = (earlier_records, windows_image, python_too_old, gpu_image, base_image_packages,
-           pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options, pip_environment,
+           pip_builds_files, pip_in_control_flow, pip_wrapper, pip_command_line, run_mount_options, pip_options,
+           pip_environment,
            extra_packages,
            requirements_built_during_build, requirements_source_unknown,
            lock_present, lock_python, lock_covers_step, lock_sources, lock_drift, no_deps_lock,

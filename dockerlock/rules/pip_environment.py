@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dockerlock.diagnostics import Level
-from dockerlock.facts.pip_sources import SOURCE_VARIABLES
+from dockerlock.facts.pip_sources import FALSE_WORDS, SOURCE_VARIABLES
 from dockerlock.rules.base import Code, Decision, Phase
 from dockerlock.shell import Action, rule_for
 
@@ -26,7 +26,6 @@ _ELSEWHERE = frozenset(SOURCE_VARIABLES) | {"PIP_CONFIG_FILE"}
 #: Carried options whose loss fails the build loudly instead of changing what is installed:
 #: uv refuses an externally managed Python, and an untrusted plain-HTTP index, on its own.
 _LOUD_WHEN_LOST = frozenset({"--break-system-packages", "--trusted-host"})
-_FALSE = {"0", "false", "no", "off"}
 _PIP_NAME = re.compile(r"\bPIP_[A-Z0-9_]+")
 
 
@@ -51,7 +50,7 @@ def _reason(name: str, value: str | None) -> str | None:
         return None
     if value is None:
         return f"sets pip's {spec.name} to a value the build decides"
-    if not spec.takes_value and value.strip().lower() in _FALSE:
+    if not spec.takes_value and value.strip().lower() in FALSE_WORDS:
         return None
     said = f"sets pip's {spec.name}" + (f" to {value or 'an empty value'}" if spec.takes_value else "")
     # an option no uv step can carry says why itself (``--cert``: set SSL_CERT_FILE instead)

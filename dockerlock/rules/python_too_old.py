@@ -22,8 +22,8 @@ PHASE = Phase.IMAGE
 
 _PYTHON_2 = re.compile(r"^(?:python|pip)2(?:\.\d+)?$")
 #: apk/apt/yum packages of Python 2 and its pip (Alpine's py2-pip, Debian's old python-pip)
-_PYTHON_2_PACKAGES = re.compile(r"\b(?:apk|apt-get|apt|yum|dnf)\b.*\b(?:python2(?:\.\d+)?|py2-pip|python-pip|python2-pip)\b",
-                                re.S)
+_PYTHON_2_PACKAGES = re.compile(r"\b(?:apk|apt-get|apt|yum|dnf)\b.*"
+                                r"\b(?:python2(?:\.\d+)?|py2-pip|python-pip|python2-pip)\b", re.S)
 
 
 def check(stanza, rc):
@@ -52,9 +52,12 @@ def _python_2_installed(df, stanza) -> int | None:
 
 
 def _older_than_3_6(version: str) -> bool:
-    parts = version.split(".")
+    """``3.5`` and ``2.7`` are; a bare ``3`` (python:3, whatever 3.x it is today) is not."""
+    from dockerlock.diagnostics import ConfigError
+    from dockerlock.lockfile.target import _python_parts
+
     try:
-        major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 99
-    except ValueError:
+        parts = _python_parts(version)
+    except ConfigError:
         return False
-    return (major, minor) < (3, 6)
+    return parts[0] < 3 or (len(parts) > 1 and parts[:2] < (3, 6))
