@@ -505,25 +505,16 @@ def _plain(raw: str) -> str | None:
 
 def _expands(raw: str) -> bool:
     """Does the word hold a ``$`` or backtick the shell would act on (outside single quotes)?"""
-    quote, i = None, 0
-    while i < len(raw):
-        c = raw[i]
-        if quote == "'":
-            quote = None if c == "'" else quote
-        elif c == "\\":
-            i += 1
-        elif c == "'" and quote is None:
-            quote = "'"
-        elif c == '"':
-            quote = None if quote == '"' else '"'
-        elif c in "$`":
-            return True
-        i += 1
-    return False
+    return _unquoted_scan(raw, lambda i: raw[i] in "$`")
 
 
 def _runs_code(raw: str) -> bool:
     """Would the shell run a command while expanding this word (``$(...)``, backticks)?"""
+    return _unquoted_scan(raw, lambda i: raw[i] == "`" or raw.startswith("$(", i))
+
+
+def _unquoted_scan(raw: str, hit) -> bool:
+    """Is ``hit(i)`` true at some index outside single quotes (backslash escapes skipped)?"""
     quote, i = None, 0
     while i < len(raw):
         c = raw[i]
@@ -535,7 +526,7 @@ def _runs_code(raw: str) -> bool:
             quote = "'"
         elif c == '"':
             quote = None if quote == '"' else '"'
-        elif c == "`" or raw.startswith("$(", i):
+        elif hit(i):
             return True
         i += 1
     return False
