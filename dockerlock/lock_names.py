@@ -91,6 +91,9 @@ class LockOrigin:
     #: The pip source options it was resolved with (``--extra-index-url URL``...; empty: PyPI);
     #: None when the lock does not say (made by another tool, or before dockerlock recorded them).
     indexes: tuple[str, ...] | None = None
+    #: The ``-c`` files it was compiled with, relative to the lock's folder (written by the compiler
+    #: beside this table's other keys)
+    constraints: tuple[str, ...] = ()
 
     def as_table(self) -> dict[str, object]:
         table: dict[str, object] = {"requirements": list(self.requirements)}
@@ -119,12 +122,14 @@ def origin_from_tool(tool: Mapping[str, Any] | None) -> LockOrigin | None:
     inputs = table.get("inputs")
     recorded = tuple((k, v) for k, v in inputs.items() if isinstance(k, str) and isinstance(v, str)) \
         if isinstance(inputs, Mapping) else ()
-    libc, indexes = table.get("libc"), table.get("indexes")
+    libc, indexes, constraints = table.get("libc"), table.get("indexes"), table.get("constraints")
     return LockOrigin(tuple(requirements), python if isinstance(python, str) else None,
                       platform if isinstance(platform, str) else None, recorded,
                       libc if isinstance(libc, str) else None,
                       tuple(indexes) if isinstance(indexes, list) and all(isinstance(i, str) for i in indexes)
-                      else None)
+                      else None,
+                      tuple(constraints) if isinstance(constraints, list)
+                      and all(isinstance(c, str) for c in constraints) else ())
 
 
 def content_digest(text: str) -> str:

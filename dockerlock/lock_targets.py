@@ -77,7 +77,6 @@ def migrated_targets(df: Dockerfile, context: BuildContext) -> list[LockTarget]:
     from dockerlock.facts.images import image_libc, image_python
     from dockerlock.facts.locks import stage_platform
     from dockerlock.facts.uv_steps import locked_steps
-    from dockerlock.locking.compile import recorded_constraints
 
     targets = []
     for locked in locked_steps(df, context):
@@ -94,7 +93,7 @@ def migrated_targets(df: Dockerfile, context: BuildContext) -> list[LockTarget]:
             continue
         folder = posixpath.dirname(locked.lock_context_path)
         inside = tuple(posixpath.normpath(posixpath.join(folder, r)) for r in origin.requirements)
-        constraints = tuple(posixpath.normpath(posixpath.join(folder, c)) for c in recorded_constraints(lock))
+        constraints = tuple(posixpath.normpath(posixpath.join(folder, c)) for c in origin.constraints)
         targets.append(LockTarget(df.source.path, line, inside, constraints, locked.lock_context_path,
                                   image_python(df, locked.stage) or origin.python, platform,
                                   libc=image_libc(df, locked.stage), indexes=origin.indexes or ()))

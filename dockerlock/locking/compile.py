@@ -241,12 +241,7 @@ def _usable_previous_lock(output: Path) -> Path | None:
 
 def recorded_constraints(lock: Lock) -> tuple[str, ...]:
     """The ``-c`` files ``[tool.dockerlock]`` lists (relative to the lock's folder)."""
-    tool = lock.raw.get("tool")
-    table = tool.get("dockerlock") if isinstance(tool, Mapping) else None
-    values = table.get(CONSTRAINTS_KEY) if isinstance(table, Mapping) else None
-    if isinstance(values, list) and all(isinstance(v, str) for v in values):
-        return tuple(values)
-    return ()
+    return lock.origin.constraints if lock.origin is not None else ()
 
 
 def lock_folder_path(lock_path: Path, recorded: str) -> Path:
