@@ -37,69 +37,116 @@ MAX_TEXT_BYTES = 8 * 1024 * 1024
 MAX_ROUNDS = 16
 
 
-def repository_root(start: Path, known: dict[Path, Path | None] | None = None, *,
-                    resolved: bool = False) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``.git``; ``known`` remembers answers
-    per folder, so a run over a thousand sibling folders looks at their parent once."""
+@dataclass
+class DiskMemo:
+    """What a run has learned about the disk while inferring context roots, kept for the rest of
+    the run: a thousand sibling folders share their parents, so each parent is asked about once."""
+
+    repositories: dict[str, str | None] = field(default_factory=dict)  # folder -> its repository root
+    real_folders: dict[str, str] = field(default_factory=dict)  # folder -> its real path
+    exists: dict[tuple[str, str], bool] = field(default_factory=dict)  # (folder, COPY source) -> on disk?
+
+
+def repository_root(start: Path, memo: DiskMemo | None = None, *, resolved: bool = False) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git``."""
     try:
         here = start if resolved else start.resolve()
     except (OSError, RuntimeError):  # symlink loops
         return None
-    seen: list[Path] = []
-    found: Path | None = None
-    for folder in (here, *here.parents):
-        if known is not None and folder in known:
+    found = _repository_folder(str(here), memo or DiskMemo())
+    return Path(found) if found is not None else None
+
+
+def _repository_folder(here: str, memo: DiskMemo) -> str | None:
+    known = memo.repositories
+    seen: list[str] = []
+    found: str | None = None
+    folder = here
+    while True:
+        if folder in known:
             found = known[folder]
             break
         seen.append(folder)
         if os.path.exists(os.path.join(folder, ".git")):
             found = folder
             break
-    if known is not None:
-        known.update(dict.fromkeys(seen, found))
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    known.update(dict.fromkeys(seen, found))
     return found
 
 
 def infer_root(dockerfile: Path, sources: list[str], explicit: Path | None = None,
-               known_repositories: dict[Path, Path | None] | None = None) -> tuple[Path, bool]:
+               memo: DiskMemo | None = None) -> tuple[Path, bool]:
     """The build context root for ``dockerfile`` given its context-relative COPY ``sources``."""
     if explicit is not None:
         return explicit.resolve(), False
-    start = dockerfile.resolve().parent
-    stop = repository_root(start, known_repositories, resolved=True)
+    memo = memo or DiskMemo()
+    start = _real_folder_of(dockerfile, memo.real_folders)
+    stop = _repository_folder(start, memo)
     candidates = [start]
-    if stop is None:
-        candidates += start.parents[:3]  # outside a repository, do not wander far
-    elif stop != start:
-        for parent in start.parents:  # up to the repository root (an ancestor of start)
-            candidates.append(parent)
-            if parent == stop:
-                break
-    rels = [s.lstrip("/") for s in sources if s and "$" not in s and ".." not in PurePosixPath(s).parts]
+    folder = start
+    # up to the repository root (an ancestor of start); outside a repository, do not wander far
+    while folder != stop and (stop is not None or len(candidates) < 4):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        candidates.append(parent)
+        folder = parent
+    rels = [s.lstrip("/") for s in sources if s and "$" not in s and ".." not in s.split("/")]
     if not rels:
-        return start, True
+        return Path(start), True
     best, best_count = start, 0
     for folder in candidates:
-        count = sum(1 for s in rels if _exists_on_disk(folder, s))
+        count = 0
+        for rel in rels:
+            key = (folder, rel)
+            found = memo.exists.get(key)
+            if found is None:
+                found = memo.exists[key] = _exists_on_disk(folder, rel)
+            count += found
         if count == len(rels):
-            return folder, True
+            return Path(folder), True
         if count > best_count:
             best, best_count = folder, count
-    return best, True
+    return Path(best), True
 
 
-def _exists_on_disk(folder: Path, rel: str) -> bool:
+def _real_folder_of(file: Path, known: dict[str, str]) -> str:
+    """The real path of the folder ``file`` is in: ``file.resolve().parent``, with the real paths
+    of folders remembered in ``known``, so that sibling folders resolve their common parents once."""
+    path = os.path.abspath(file)
+    if ".." in PurePosixPath(os.fspath(file)).parts or os.path.islink(path):
+        return os.path.dirname(os.path.realpath(path))  # what '..' means depends on the links before it
+    return _real_folder(os.path.dirname(path), known)
+
+
+def _real_folder(folder: str, known: dict[str, str]) -> str:
+    real = known.get(folder)
+    if real is None:
+        parent, name = os.path.split(folder)
+        if not name or parent == folder or os.path.islink(folder):
+            real = os.path.realpath(folder)
+        else:
+            real = os.path.join(_real_folder(parent, known), name)
+        known[folder] = real
+    return real
+
+
+def _exists_on_disk(folder: str, rel: str) -> bool:
     try:
         if any(c in rel for c in "*?["):
             import glob
 
-            return bool(glob.glob(str(folder / rel)))
+            return bool(glob.glob(os.path.join(glob.escape(folder), rel)))
         return os.path.exists(os.path.join(folder, rel))
     except (OSError, ValueError):  # a name too long, a NUL: no such source
         return False
 
 
-def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
+def scan(root: Path, limit: int = MAX_INDEX_ENTRIES, *, resolved: bool = False) -> FileIndex:
     """Index ``root``: every file and folder below it, and the symlinks that point outside.
 
     Folders are read with ``os.scandir`` in sorted depth-first order, so a walk cut at
@@ -109,7 +156,7 @@ def scan(root: Path, limit: int = MAX_INDEX_ENTRIES) -> FileIndex:
     dirs: set[str] = {""}
     outside: dict[str, str] = {}
     try:
-        real_root = root.resolve()
+        real_root = root if resolved else root.resolve()
     except (OSError, RuntimeError):
         return FileIndex(complete=False)
     count = 0
@@ -186,19 +233,19 @@ class ContextLoader:
     _data: dict[tuple[Path, str], bytes | None] = field(default_factory=dict)
     _locks: dict[tuple[Path, str], object] = field(default_factory=dict)
     _unreadable: dict[tuple[Path, str], str] = field(default_factory=dict)
-    _repositories: dict[Path, Path | None] = field(default_factory=dict)
+    _disk: DiskMemo = field(default_factory=DiskMemo)
 
     def load(self, dockerfile: Path, df, settings) -> BuildContext:
         """The build context of ``dockerfile`` (parsed as ``df``) with every file its rules read."""
-        from dockerlock.facts.commands import mentions_python_tooling
+        from dockerlock.facts.commands import python_tooling_runs
         from dockerlock.facts.needs import copy_sources, files_needed
 
-        if not any(ins.keyword == "RUN" and mentions_python_tooling(ins) for ins in df.instructions):
+        if not python_tooling_runs(df):
             # No RUN runs pip, uv or a venv: no rule reads the context, so it is not looked for.
             return BuildContext(dockerfile.parent, True, FileIndex(complete=False), shown=".")
         root, inferred = infer_root(dockerfile, copy_sources(df), self.explicit_root or settings.context,
-                                    self._repositories)
-        ctx = self.index(root, inferred)
+                                    self._disk)
+        ctx = self.index(root, inferred, resolved=True)  # infer_root returns real paths
         for _ in range(MAX_ROUNDS):
             wanted = {p for p in files_needed(df, ctx, settings)
                       if p not in ctx.texts and p not in ctx.locks and p not in ctx.unreadable}
@@ -207,9 +254,10 @@ class ContextLoader:
             ctx = self.read(ctx, wanted)
         return ctx
 
-    def index(self, root: Path, inferred: bool = False) -> BuildContext:
+    def index(self, root: Path, inferred: bool = False, *, resolved: bool = False) -> BuildContext:
+        """The context at ``root`` (``resolved``: ``root`` is a real path already)."""
         if root not in self._indexes:
-            self._indexes[root] = scan(root)
+            self._indexes[root] = scan(root, resolved=resolved)
         try:
             shown = os.path.relpath(root, self.cwd)
         except ValueError:  # another drive

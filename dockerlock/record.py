@@ -68,6 +68,17 @@ _MARKS = re.compile(r"^[ \t]*# dockerlock: (?:replaced `|removed `|added the lin
                     r"\bd=[A-Za-z0-9_-]*\][ \t]*$")
 
 
+# What every line ``_MARKS`` matches contains (anchors and ``\b`` left out: a wider net, and
+# without a leading ``\b`` the search runs several times faster): one search of a whole file
+# answers "could any line be a record?" for the many files that hold none.
+_ANY_MARK = re.compile(r"# dockerlock: |\[v\d+ [a-z]=|d=[A-Za-z0-9_-]*\]")
+
+
+def may_hold_records(text: str) -> bool:
+    """False when no line of ``text`` can look like a record (``looks_like_record``)."""
+    return _ANY_MARK.search(text) is not None
+
+
 class DamagedRecord(DockerlockError):
     """A line that is meant to be a migration record but does not verify."""
 

@@ -20,7 +20,7 @@ from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.model import Dockerfile
 from dockerlock.record import (PREFIX, DamagedRecord, Unlocatable, describe, digest, locate, looks_like_record,
-                               make_record_line, parse_record, split_lines)
+                               make_record_line, may_hold_records, parse_record, split_lines)
 from dockerlock.rules.revert import revert_dockerfile
 from dockerlock.settings import Settings
 
@@ -124,6 +124,33 @@ def test_lines_with_a_record_mark_are_records(text):
     assert looks_like_record(text)
     with pytest.raises(DamagedRecord, match="does not match the record format"):
         parse_record(text, 4)
+
+
+# The whole-file pre-check (one search instead of a test per line) may only ever say "maybe": a
+# file it clears must hold no line that looks like a record, or a damaged record would slip by.
+_MARK_PIECES = ["# dockerlock: ", "replaced `", "removed `", "added the lines below;", "[v2 ", "[v1 ", "n=",
+                "d=", "d=eNpz]", "]", " ", "\t", "#", "x", "\r", "\n", "é"]
+
+
+@pytest.mark.parametrize("text", [
+    "# dockerlock: replaced `RUN pip", "# x [v2 n=3", "# RUN echo d=abc]", "dockerlock d=abc]  ",
+    "\t# dockerlock: removed `COPY a b`", "RUN x\r\n# dockerlock: added the lines below; y\r\n",
+])
+def test_the_file_pre_check_keeps_every_line_that_looks_like_a_record(text):
+    assert any(looks_like_record(line.rstrip("\r\n")) for line in split_lines(text))
+    assert may_hold_records(text)
+
+
+@given(st.lists(st.sampled_from(_MARK_PIECES), max_size=12).map("".join))
+def test_a_file_the_pre_check_clears_has_no_record_like_line(text):
+    if not may_hold_records(text):
+        assert not any(looks_like_record(line.rstrip("\r\n")) for line in split_lines(text))
+    if any(looks_like_record(line.rstrip("\r\n")) for line in split_lines(text)):
+        assert may_hold_records(text)
+
+
+def test_the_file_pre_check_clears_ordinary_files():
+    assert not may_hold_records("FROM python:3.12\nRUN pip install -r requirements.txt\n# a comment\n")
 
 
 # -- damaged records are refused, each with its reason -------------------------------------------

@@ -37,9 +37,12 @@ class Command:
     wrapper_problem: str | None = None
 
     def numbered(self, position: int, total: int) -> "Command":
-        """This command as the ``position``-th of ``total`` (the constructor: ``replace`` costs
-        several times more, and every RUN's commands are numbered)."""
-        return Command(**{**self.__dict__, "position": position, "total": total})
+        """This command as the ``position``-th of ``total``: a copy of its fields with those two
+        changed (every RUN's commands are numbered; ``replace``, or the constructor with keyword
+        arguments, costs several times more)."""
+        copy = object.__new__(Command)
+        copy.__dict__.update(self.__dict__, position=position, total=total)
+        return copy
 
     def source_span(self) -> Span:
         """Source span of the command text (words, assignments and redirects)."""
@@ -58,7 +61,7 @@ class Command:
 
 # pip/pip3/pip3.11 as a word (not "pipefail"), venv creation/activation, uv itself, and a
 # variable launcher (``${PIP_CMD} install``): whether that one is pip, ARG/ENV values decide.
-_INTERESTING = re.compile(r"(?<![\w-])pip[0-9.]*(?![\w-])|venv|activate|(?<![\w-])uv(?![\w-])|conda"
+_INTERESTING = re.compile(r"(?<![\w-])(?:pip[0-9.]*|uv)(?![\w-])|venv|activate|conda"
                           r"|\$\{?[A-Za-z_]\w*\}?[\"']?\s+(?:install|wheel|download)(?![\w-])", re.I)
 
 
@@ -74,6 +77,16 @@ def run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str |
 def mentions_python_tooling(ins: Instruction) -> bool:
     """Cheap pre-filter: only RUNs that mention pip, venvs or uv need a shell parse."""
     return bool(_INTERESTING.search(ins.logical.text)) or any(_INTERESTING.search(h.body) for h in ins.heredocs)
+
+
+def python_tooling_runs(df: Dockerfile) -> frozenset[int]:
+    """The indexes of the RUNs that ``mentions_python_tooling`` (cached: the loader asks first,
+    then the stanza walk, and the search costs more than the rest of an ordinary RUN's reading)."""
+    found = df.cache.get("python-tooling-runs")
+    if found is None:
+        found = df.cache["python-tooling-runs"] = frozenset(
+            ins.index for ins in df.instructions if ins.keyword == "RUN" and mentions_python_tooling(ins))
+    return found
 
 
 def _run_commands(df: Dockerfile, ins: Instruction) -> tuple[list[Command], str | None]:

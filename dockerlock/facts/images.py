@@ -14,6 +14,7 @@ _GPU_IMAGE = re.compile(r"cuda|nvidia|cudnn|pytorch/pytorch|tensorflow/tensorflo
                         r"huggingface/transformers-pytorch|paddlepaddle", re.I)
 _GPU_APT = re.compile(r"\b(cuda-[\w.-]+|nvidia-[\w.-]+|libcudnn[\w.-]*|libnccl[\w.-]*|"
                       r"cuda-toolkit[\w.-]*|libcublas[\w.-]*)\b")
+_GPU_APT_NAMES = ("cuda", "nvidia", "libcudnn", "libnccl", "libcublas")  # one is in every match above
 _PACKAGE_MANAGERS = re.compile(r"\b(apt-get|apt|yum|dnf|microdnf|apk|conda|mamba)\b")
 _CUDA_ENV = re.compile(r"\b(CUDA_HOME|NVIDIA_VISIBLE_DEVICES|NVIDIA_DRIVER_CAPABILITIES|CUDA_VERSION)\b|"
                        r"/usr/local/cuda|/usr/local/nvidia")
@@ -154,7 +155,7 @@ def _file_gpu_reason(df: Dockerfile) -> str | None:
         if _GPU_IMAGE.search(other_image):
             return f"stage on line {other.start_line} builds FROM {other_image}"
     for ins in df.instructions:
-        if ins.keyword == "RUN":
+        if ins.keyword == "RUN" and any(name in ins.body for name in _GPU_APT_NAMES):
             m = _GPU_APT.search(ins.body)
             if m and _PACKAGE_MANAGERS.search(ins.body):
                 return f"installs {m.group(1)} (line {ins.start_line})"

@@ -17,7 +17,7 @@ from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
 from dockerlock.facts.commands import (
     Command,
-    mentions_python_tooling,
+    python_tooling_runs,
     pip_invocation,
     run_commands,
 )
@@ -133,6 +133,7 @@ def pip_stanzas(df: Dockerfile, ctx: BuildContext, settings: Settings) -> tuple[
 # -- walking the stages -------------------------------------------------------------------
 def _walk(df: Dockerfile, ctx: BuildContext):
     finals: list[EnvState] = []
+    tooling = python_tooling_runs(df)
     for stage in df.stages:
         state = finals[stage.parent].inherit() if stage.parent is not None else EnvState()
         if stage.parent is None and uv_image_stage(df, stage):
@@ -141,7 +142,7 @@ def _walk(df: Dockerfile, ctx: BuildContext):
         for ins in stage.instructions:
             if ins.keyword in ("COPY", "ADD"):
                 _track_copy(df, ins, state)
-            elif ins.keyword == "RUN" and (mentions_python_tooling(ins) or _venv_is_fresh_so_far(state, stage)):
+            elif ins.keyword == "RUN" and (ins.index in tooling or _venv_is_fresh_so_far(state, stage)):
                 yield from _scan_run(df, ctx, stage, ins, state, conda)
         finals.append(state)
 

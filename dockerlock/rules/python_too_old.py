@@ -24,6 +24,7 @@ _PYTHON_2 = re.compile(r"^(?:python|pip)2(?:\.\d+)?$")
 #: apk/apt/yum packages of Python 2 and its pip (Alpine's py2-pip, Debian's old python-pip)
 _PYTHON_2_PACKAGES = re.compile(r"\b(?:apk|apt-get|apt|yum|dnf)\b.*"
                                 r"\b(?:python2(?:\.\d+)?|py2-pip|python-pip|python2-pip)\b", re.S)
+_PYTHON_2_NAMES = ("python2", "py2-pip", "python-pip")  # what every match of the pattern holds
 
 
 def check(stanza, rc):
@@ -47,8 +48,13 @@ def _python_2_installed(df, stanza) -> int | None:
     """The line of a RUN (in the stanza's stage lineage, up to its own RUN) that installs Python 2."""
     key = ("python-2-runs",)
     if key not in df.cache:  # once per file: a file of a thousand pip steps asks a thousand times
-        df.cache[key] = [ins for ins in df.instructions if ins.keyword == "RUN" and _PYTHON_2_PACKAGES.search(ins.body)]
+        df.cache[key] = [ins for ins in df.instructions if ins.keyword == "RUN" and _names_python_2(ins.body)]
     return next((ins.start_line for ins in df.cache[key] if runs_before(df, ins, stanza.instruction)), None)
+
+
+def _names_python_2(body: str) -> bool:
+    # the substring test first: the pattern's ``.*`` makes a search of a long apt line slow
+    return any(name in body for name in _PYTHON_2_NAMES) and _PYTHON_2_PACKAGES.search(body) is not None
 
 
 def _older_than_3_6(version: str) -> bool:

@@ -40,6 +40,7 @@ from dockerlock.record import (
     find_records,
     locate,
     looks_like_record,
+    may_hold_records,
     parse_record,
     restored_text,
     split_lines,
@@ -59,7 +60,7 @@ def revert_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings,
                       force: bool = False) -> FileResult:
     result = FileResult(df.source.path)
     try:
-        records = find_records(_line_texts(df.source), df.source.path)
+        records = find_records(_line_texts(df.source), df.source.path) if may_hold_records(df.source.text) else []
         groups = _recorded(df, records, result, force) if records else _synthesised(df, context, result)
     except DockerlockError as exc:
         result.error = exc.with_path(df.source.path)
@@ -84,7 +85,8 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
     For migrate, before it writes. Only the records ``after`` has and ``before`` lacks are
     reverted: a file migrated in two steps keeps the records of the first.
     """
-    older = Counter(text for text in _line_texts(before.source) if looks_like_record(text))
+    older = Counter(text for text in _line_texts(before.source) if looks_like_record(text)) \
+        if may_hold_records(before.source.text) else Counter()
     lines = _line_texts(after.source)
     try:
         records = []
@@ -112,7 +114,7 @@ def _line_texts(src: Source) -> list[str]:
 
 
 def _has_records(df: Dockerfile) -> bool:
-    return any(looks_like_record(text) for text in _line_texts(df.source))
+    return may_hold_records(df.source.text) and any(looks_like_record(text) for text in _line_texts(df.source))
 
 
 # -- with a record ---------------------------------------------------------------------------
