@@ -269,8 +269,6 @@ class ContextLoader:
 
     def read(self, ctx: BuildContext, paths: set[str]) -> BuildContext:
         """``ctx`` plus the contents of ``paths`` (locks parsed, other files as text)."""
-        from dockerlock.lockfile import parse_lock
-
         texts: dict[str, str] = {}
         locks: dict[str, object] = {}
         unreadable: dict[str, str] = {}
@@ -283,6 +281,8 @@ class ContextLoader:
                 unreadable[rel] = self._unreadable.get(key, "not found")
             elif posixpath.basename(rel).startswith("pylock") and rel.endswith(".toml"):
                 if key not in self._locks:
+                    from dockerlock.lockfile import parse_lock  # only runs that meet a lock load the parser
+
                     try:
                         self._locks[key] = parse_lock(data, ctx.root / rel)
                     except LockError as exc:
@@ -296,7 +296,7 @@ class ContextLoader:
         return ctx.with_contents(texts, locks, unreadable)
 
     def _read_one(self, ctx: BuildContext, rel: str, key: tuple[Path, str]) -> None:
-        from dockerlock.lockfile.pylock import MAX_LOCK_BYTES, _read_capped
+        from dockerlock.lockfile.reading import MAX_LOCK_BYTES, _read_capped
 
         try:
             host = ctx.path(rel)

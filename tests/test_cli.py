@@ -8,6 +8,7 @@ pins the exact text and the stream it goes to.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -297,3 +298,41 @@ def test_a_stanza_with_two_reasons_counts_once(tree):
     lines = result.stderr.splitlines()
     assert lines[0].startswith("wheel/Dockerfile: skipped 1 (line 3: ") and lines[0].count("line 3: ") == 2
     assert lines[1] == "0 files would be converted (0 stanzas), 1 unchanged, 1 stanza skipped, 0 errors"
+
+
+def _loaded_after(tree: Path, *args: str) -> str:
+    """Run the CLI in a fresh interpreter; its stderr ends with the exit code and what was imported."""
+    script = ("import sys\nfrom dockerlock.cli import main\ntry:\n    main(sys.argv[1:])\n"
+              "except SystemExit as exc:\n    sys.stderr.write(f'exit={exc.code} rich={\"rich\" in sys.modules} '\n"
+              "                     f'lock-parser={\"dockerlock.lockfile.pylock\" in sys.modules}')\n")
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=tree,
+                         env={k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")})
+    return out.stderr
+
+
+def test_a_run_into_a_pipe_does_not_load_rich(tree):
+    """Output to a pipe is written verbatim, so rich (a tenth of the start-up) is not imported."""
+    stderr = _loaded_after(tree, "migrate", "--check", "svc")
+    assert stderr.startswith("svc/Dockerfile: would convert 1 stanza\n")
+    assert stderr.endswith("exit=1 rich=False lock-parser=True"), stderr
+
+
+def test_a_run_that_meets_no_lock_does_not_load_the_lock_parser(tree):
+    stderr = _loaded_after(tree, "migrate", "--check", "--no-lock-check", "broken")
+    assert stderr.startswith("broken/Dockerfile: would convert 1 stanza\n")
+    assert stderr.endswith("exit=1 rich=False lock-parser=False"), stderr
+
+
+@pytest.mark.parametrize("how", ["--color", "FORCE_COLOR"])
+def test_colour_asked_for_still_styles_the_run_messages(tree, monkeypatch, how):
+    if how == "FORCE_COLOR":
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    result = invoke("migrate", "--check", *(["--color"] if how == "--color" else []), "svc")
+    assert result.stderr.startswith("\x1b[33msvc/Dockerfile: would convert 1 stanza\x1b[0m\n")
+
+
+def test_no_colour_by_default_in_a_pipe(tree, monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    result = invoke("migrate", "--check", "svc")
+    assert result.stderr.startswith("svc/Dockerfile: would convert 1 stanza\n")

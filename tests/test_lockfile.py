@@ -764,3 +764,15 @@ def test_every_emitted_code_is_documented():
         assert finding.code in CHECKS
     assert all(code.startswith("DLK2") and text.endswith(".") for code, text in CHECKS.items())
     assert sys.modules["dockerlock.lockfile"].__doc__
+
+
+def test_every_public_name_of_the_lock_package_loads_from_its_module():
+    import dockerlock.lockfile as lockfile
+
+    for name in lockfile.__all__:
+        value = getattr(lockfile, name)
+        assert value is not None, name
+        if callable(value) and not isinstance(value, type):
+            assert value.__module__.startswith("dockerlock.lockfile."), name
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        lockfile.nothing_here  # noqa: B018

@@ -124,7 +124,7 @@ def _run(command: str, paths, mode_name: str, fmt, color, quiet, verbose, config
     from dockerlock.runner import discover, process
     from dockerlock.settings import find_pyproject, load_settings
 
-    console, err = options.console(color), options.console(color, stderr=True)
+    console, err = options.LazyConsole(color), options.LazyConsole(color, stderr=True)
     if mode_name == "conflict":
         options.print_error(err, "error: --diff and --check cannot be combined")
         return 2
@@ -181,7 +181,7 @@ def _progress(console, total: int, silent: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        console=console, transient=True)
+                        console=console.real, transient=True)
     task = progress.add_task("dockerlock", total=total)
     progress.start()
 

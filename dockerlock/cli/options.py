@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 
 import typer
 
@@ -73,6 +74,49 @@ def console(color: bool | None, stderr: bool = False):
     no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
     return Console(stderr=stderr, force_terminal=True if color else None, no_color=no_color,
                    color_system=None if no_color else "auto", highlight=False, soft_wrap=True)
+
+
+class LazyConsole:
+    """The ``console()`` for a stream, made on first need.
+
+    Output to a pipe or a file is written verbatim (``emit``, ``print_diff``) and never asks
+    rich to render, so a run in CI or a pre-commit hook need not import rich (a tenth of the
+    start-up). Whether the stream is a terminal is answered without rich only where rich's own
+    answer is certain: colour not forced, no FORCE_COLOR or TTY_COMPATIBLE, and no tty.
+    """
+
+    def __init__(self, color: bool | None, stderr: bool = False) -> None:
+        self._color, self._stderr = color, stderr
+        self._real = None
+        self.no_color = color is False or (color is None and bool(os.environ.get("NO_COLOR")))
+
+    @property
+    def file(self):
+        return sys.stderr if self._stderr else sys.stdout
+
+    @property
+    def real(self):
+        """The rich Console itself (for rich's own APIs: progress bars, tables)."""
+        if self._real is None:
+            self._real = console(self._color, self._stderr)
+        return self._real
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._real is None and not self._color and not any(
+                name in os.environ for name in ("FORCE_COLOR", "TTY_COMPATIBLE")) and not _isatty(self.file):
+            return False
+        return self.real.is_terminal
+
+    def print(self, *args, **kwargs) -> None:
+        self.real.print(*args, **kwargs)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream: what rich answers too
+        return False
 
 
 def print_error(err, text: str, style: str = "red") -> None:

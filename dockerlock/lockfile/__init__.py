@@ -23,23 +23,43 @@ for a problem in the user's files (bad *arguments*, such as an unknown platform,
 
 from __future__ import annotations
 
-from dockerlock.lockfile.drift import check_drift, stale_packages
-from dockerlock.lockfile.pylock import (
-                                       MAX_LOCK_BYTES,
-                                       Lock,
-                                       LockedPackage,
-                                       load_lock,
-                                       parse_lock,
-)
-from dockerlock.lockfile.requirements import RequirementLine, read_requirements
-from dockerlock.lockfile.target import (
-                                       check_platform,
-                                       check_python,
-                                       marker_environment,
-                                       parse_python_version_file,
-                                       python_from_image,
-                                       target_tags,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+# Each name loads its module on first use (PEP 562): reading requirements files and image tags
+# is needed by nearly every run, the TOML lock parser only by runs that meet a lock.
+_HOMES = {
+    "check_drift": "drift", "stale_packages": "drift",
+    "MAX_LOCK_BYTES": "reading",
+    "Lock": "pylock", "LockedPackage": "pylock", "load_lock": "pylock", "parse_lock": "pylock",
+    "RequirementLine": "requirements", "read_requirements": "requirements",
+    "check_platform": "target", "check_python": "target", "marker_environment": "target",
+    "parse_python_version_file": "target", "python_from_image": "target", "target_tags": "target",
+}
+
+if TYPE_CHECKING:
+    from dockerlock.lockfile.drift import check_drift, stale_packages
+    from dockerlock.lockfile.pylock import Lock, LockedPackage, load_lock, parse_lock
+    from dockerlock.lockfile.reading import MAX_LOCK_BYTES
+    from dockerlock.lockfile.requirements import RequirementLine, read_requirements
+    from dockerlock.lockfile.target import (
+        check_platform,
+        check_python,
+        marker_environment,
+        parse_python_version_file,
+        python_from_image,
+        target_tags,
+    )
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHECKS",

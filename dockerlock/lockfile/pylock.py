@@ -8,9 +8,7 @@ with a traceback or a hang.
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,14 +26,10 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from dockerlock.diagnostics import DockerlockError, LockError
+from dockerlock.diagnostics import LockError
 from dockerlock.lock_names import LockOrigin, origin_from_tool
 
-#: Refuse lock files larger than this before reading them (uv's locks for big apps are < 2 MB).
-MAX_LOCK_BYTES = 50 * 1024 * 1024
-#: Requirements files are read with the same cap; include chains deeper than this are refused.
-MAX_REQUIREMENTS_BYTES = MAX_LOCK_BYTES
-MAX_INCLUDE_DEPTH = 64
+from dockerlock.lockfile.reading import MAX_LOCK_BYTES, _read_capped
 
 SOURCE_KINDS = frozenset({"vcs", "directory", "archive", "sdist", "wheels", "sdist+wheels"})
 
@@ -197,34 +191,6 @@ def _check_name(path: Path) -> None:
             "'pylock.<name>.toml' with no dots in <name> (uv refuses other names)",
             path=str(path),
         )
-
-
-def _read_capped(path: Path, limit: int, *, what: str, error: type[DockerlockError]) -> bytes:
-    """Read a regular file of at most ``limit`` bytes; refuse others before reading anything."""
-    where = str(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise error(f"{what} not found", path=where) from None
-    except OSError as exc:
-        raise error(f"cannot read {what}: {exc.strerror or exc}", path=where) from None
-    # A FIFO or device would block or never end; a directory is a plain mistake.
-    if not stat.S_ISREG(info.st_mode):
-        raise error(f"{what} is not a regular file", path=where)
-    if info.st_size > limit:
-        raise error(
-            f"{what} is too large ({info.st_size / 2**20:.1f} MiB; the limit is "
-            f"{limit / 2**20:.0f} MiB); refusing to parse it",
-            path=where,
-        )
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)  # the file may have grown since stat()
-    except OSError as exc:
-        raise error(f"cannot read {what}: {exc.strerror or exc}", path=where) from None
-    if len(data) > limit:
-        raise error(f"{what} is larger than {limit / 2**20:.0f} MiB; refusing to parse it", path=where)
-    return data
 
 
 _TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")

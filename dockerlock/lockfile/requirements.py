@@ -16,11 +16,7 @@ from packaging.utils import (
 )
 
 from dockerlock.diagnostics import LockError
-from dockerlock.lockfile.pylock import (
-    MAX_INCLUDE_DEPTH,
-    MAX_REQUIREMENTS_BYTES,
-    _read_capped,
-)
+from dockerlock.lockfile.reading import MAX_INCLUDE_DEPTH, MAX_REQUIREMENTS_BYTES, _read_capped
 
 # --------------------------------------------------------------------------------------------------
 # Requirements files

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import Marker
@@ -21,7 +21,10 @@ from packaging.utils import (
 from packaging.version import Version
 
 from dockerlock.diagnostics import ConfigError, Finding, Level
-from dockerlock.lockfile.pylock import Lock, LockedPackage, _read_capped
+from dockerlock.lockfile.reading import _read_capped
+
+if TYPE_CHECKING:  # the lock parser is loaded only by runs that read a lock
+    from dockerlock.lockfile.pylock import Lock, LockedPackage
 
 # --------------------------------------------------------------------------------------------------
 # Target environment: Python version, platform, marker environments, wheel tags

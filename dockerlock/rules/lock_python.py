@@ -5,7 +5,6 @@ from __future__ import annotations
 from dockerlock.diagnostics import Level
 from dockerlock.facts.images import root_image
 from dockerlock.facts.locks import readable_lock, target_libc, target_platform, target_python
-from dockerlock.lockfile import check_python
 from dockerlock.rules.base import Code, Decision, Phase
 
 LOCK_TARGET = Code(
@@ -28,6 +27,8 @@ def check(stanza, rc):
     fix = f"regenerate it for this image with `dockerlock lock {rc.path}`"
     shown = rc.ctx.show(choice.context_path)
     if python:
+        from dockerlock.lockfile import check_python  # a lock was read: its module is loaded anyway
+
         problems = [f for f in check_python(lock, python, source=source or "the image") if f.level == Level.ERROR]
         if problems:
             yield LOCK_TARGET.at(f"{problems[0].message}; {fix}", rc.path, stanza.line,
