@@ -15,11 +15,12 @@ import errno
 import fnmatch
 import gc
 import os
+import re
 import signal
 import stat
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockerlock.context import BuildContext
@@ -57,8 +58,11 @@ class Found:
     unsearchable: list[Outcome] = field(default_factory=list)
 
 
+_DOCKERFILE_NAME = re.compile("|".join(fnmatch.translate(p) for p in DOCKERFILE_PATTERNS))  # one match per name
+
+
 def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in DOCKERFILE_PATTERNS) and not name.endswith(
+    return _DOCKERFILE_NAME.match(name) is not None and not name.endswith(
         (".dockerignore", ".md", ".orig", ".rej", ".swp", "~"))
 
 
@@ -67,13 +71,6 @@ def _is_dir(p: Path) -> bool:
     too long...): the file is then reported by ``read_dockerfile`` with the reason."""
     try:
         return p.is_dir()
-    except OSError:
-        return False
-
-
-def _exists(p: Path) -> bool:
-    try:
-        return p.exists()
     except OSError:
         return False
 
@@ -96,15 +93,19 @@ def discover(paths: Iterable[Path], settings: Settings) -> Found:
                     f"cannot search this folder ({reason.lower()}); Dockerfiles in it were not processed",
                     folder)))
 
+            # Paths are made only for the names that matter: a tree of thousands of folders is
+            # walked at every run's start, before any worker can begin.
             for root, dirs, files in os.walk(given, onerror=unlistable):
-                dirs[:] = sorted(d for d in dirs if d not in exclude and not _excluded(Path(root, d), settings)
-                                 and not _exists(Path(root, d, "pyvenv.cfg")))
+                dirs[:] = sorted(d for d in dirs if d not in exclude
+                                 and not (settings.exclude and _excluded(Path(root, d), settings))
+                                 and not os.path.exists(os.path.join(root, d, "pyvenv.cfg")))
                 for name in sorted(files):
+                    if not is_dockerfile_name(name):
+                        continue
                     p = Path(root, name)
-                    if is_dockerfile_name(name) and not _excluded(p, settings) and _included(p, settings):
-                        if p not in seen:
-                            seen.add(p)
-                            found.files.append(p)
+                    if not _excluded(p, settings) and _included(p, settings) and p not in seen:
+                        seen.add(p)
+                        found.files.append(p)
         elif given not in seen:
             seen.add(given)
             found.files.append(given)
@@ -260,9 +261,21 @@ def _work_chunk(chunk: list[Path]) -> list[Outcome]:
     assert _WORK is not None
     settings, mode, job, diffs = _WORK
     loader = ContextLoader()
-    outcomes = [process_one(p, settings, mode, job, loader, diffs=diffs) for p in chunk]
+    outcomes = [_for_the_parent(process_one(p, settings, mode, job, loader, diffs=diffs)) for p in chunk]
     gc.collect()  # the cycle collector is off in workers (see _worker_init): once per chunk bounds memory
     return outcomes
+
+
+def _for_the_parent(outcome: Outcome) -> Outcome:
+    """What the report needs of an outcome, without what only the worker used: the rewritten text
+    (already written or diffed here) and the findings' fixes (edits into a model the parent never
+    sees). Both would otherwise be pickled back for nothing: two thirds of the bytes a tree's
+    outcomes take, and of the parent's time unpickling them while the workers run."""
+    result = outcome.result
+    if result is not None:
+        result.new_text = None
+        result.findings = [replace(f, fix=None) if f.fix is not None else f for f in result.findings]
+    return outcome
 
 
 def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,

@@ -332,6 +332,31 @@ def test_interrupt_leaves_every_file_original_or_complete(tmp_path, signum, grou
         assert proc.returncode == -signal.SIGTERM, (proc.returncode, out, err)
 
 
+def test_worker_processes_report_what_one_process_reports(tmp_path):
+    """Over the threshold the run forks workers; what comes back is the same report, without the
+    rewritten text and the fixes only the worker used."""
+    from dockerlock.engine import migrate_dockerfile
+    from dockerlock.runner import Mode, process
+    from dockerlock.settings import Settings
+
+    paths, _ = _service_tree(tmp_path / "tree", 70, stanzas=2)
+    paths[5].write_text("RUN echo no FROM\n")  # one file in error
+    settings = Settings(lock_check=False)
+    alone = process(paths, settings, Mode.DIFF, migrate_dockerfile, workers=1)
+    forked = process(paths, settings, Mode.DIFF, migrate_dockerfile, workers=2)
+
+    def seen(outcome):
+        findings = [(f.code, f.message, f.line) for f in outcome.result.findings] if outcome.result else []
+        return outcome.path, outcome.status, outcome.diff, str(outcome.error), findings
+
+    assert [seen(o) for o in forked.outcomes] == [seen(o) for o in alone.outcomes]
+    assert {o.status.name for o in forked.outcomes} == {"WOULD_CHANGE", "ERROR"}
+    results = [o.result for o in forked.outcomes if o.result is not None]
+    assert len(results) == len(paths) - 1
+    assert all(r.new_text is None and all(f.fix is None for f in r.findings) for r in results)
+    assert any(f.fix is not None for o in alone.outcomes if o.result for f in o.result.findings)
+
+
 def test_two_concurrent_runs_over_one_tree(tmp_path):
     root = tmp_path / "tree"
     paths, migrated = _service_tree(root, 72, stanzas=3)  # over the 64-file threshold: workers too
