@@ -10,7 +10,7 @@ callers can keep the text as written instead of guessing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -36,11 +36,18 @@ def split_words(text: str, start: int = 0, end: int | None = None, escape: str =
     end = len(text) if end is None else end
     if _is_plain(text[start:end], escape):
         return [RawWord(m.group(), m.start(), m.end()) for m in _PLAIN_WORD.finditer(text, start, end)]
-    return _split_quoted_words(text, start, end, escape)
+    return list(_quoted_words(text, start, end, escape))
 
 
-def _split_quoted_words(text: str, start: int, end: int, escape: str) -> list[RawWord]:
-    words: list[RawWord] = []
+def iter_words(text: str, start: int = 0, escape: str = "\\") -> Iterator[RawWord]:
+    """``split_words(text, start)`` one word at a time, for a caller that reads only the first
+    few words of what may be a long line (an instruction's flags)."""
+    if _is_plain(text[start:], escape):
+        return (RawWord(m.group(), m.start(), m.end()) for m in _PLAIN_WORD.finditer(text, start))
+    return _quoted_words(text, start, len(text), escape)
+
+
+def _quoted_words(text: str, start: int, end: int, escape: str) -> Iterator[RawWord]:
     i = start
     while i < end:
         while i < end and text[i] in " \t\r\n":
@@ -69,8 +76,7 @@ def _split_quoted_words(text: str, start: int, end: int, escape: str) -> list[Ra
             if ch in " \t\r\n":
                 break
             i += 1
-        words.append(RawWord(text[word_start:i], word_start, i))
-    return words
+        yield RawWord(text[word_start:i], word_start, i)
 
 
 def unquote(raw: str, escape: str = "\\") -> str:

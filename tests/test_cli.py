@@ -336,3 +336,23 @@ def test_no_colour_by_default_in_a_pipe(tree, monkeypatch):
     monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
     result = invoke("migrate", "--check", "svc")
     assert result.stderr.startswith("svc/Dockerfile: would convert 1 stanza\n")
+
+
+def test_the_cycle_collector_is_off_for_a_run_and_back_after(tree, monkeypatch):
+    import gc
+
+    from dockerlock.cli import main
+    from dockerlock.cli import files
+
+    seen = []
+    real_run = files._run
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(files, "_run", spy)
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["migrate", "--check", "svc"])
+    assert seen == [False] and gc.isenabled()

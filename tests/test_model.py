@@ -174,10 +174,12 @@ def test_a_location_that_breaks_buildkits_line_rules_is_refused(monkeypatch, cha
 @given(text=st.text(alphabet=" \t\r\nab$={}'\"\\`", max_size=30), start=st.integers(0, 5),
        escape=st.sampled_from("\\`"))
 def test_word_splitting_fast_path_agrees_with_the_quote_aware_one(text, start, escape):
-    from dockerlock.words import _split_quoted_words, split_words
+    from dockerlock.words import _quoted_words, iter_words, split_words
 
     start = min(start, len(text))
-    assert split_words(text, start, escape=escape) == _split_quoted_words(text, start, len(text), escape)
+    words = split_words(text, start, escape=escape)
+    assert words == list(_quoted_words(text, start, len(text), escape))
+    assert list(iter_words(text, start, escape=escape)) == words  # the lazy split, read to the end
 
 
 def test_source_facts():

@@ -4,6 +4,7 @@ known to set (``${LAMBDA_TASK_ROOT}`` on AWS Lambda images). Pure."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 from dockerlock.model import Dockerfile, Instruction
 from dockerlock.words import expand as expand_words
@@ -32,11 +33,14 @@ class _WithDefaults(Mapping[str, "str | None"]):
         return sum(1 for _ in self)
 
 
+_NO_VALUES: Mapping[str, str | None] = MappingProxyType({})
+
+
 def expand(df: Dockerfile, ins: Instruction, raw: str) -> str | None:
     """``raw`` with ARG/ENV references expanded as the build would at ``ins``; None if unknown."""
+    if "$" not in raw:  # nothing to look up: quote removal only (most words; skips the scope view)
+        return expand_words(raw, _NO_VALUES, df.escape)
     values = df.values_at(ins)
-    if "$" not in raw:
-        return expand_words(raw, values, df.escape)
     stage = df.stage_of(ins)
     if stage is not None:
         from dockerlock.facts.images import image_defaults

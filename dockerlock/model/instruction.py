@@ -11,9 +11,10 @@ import bisect
 import json
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.source import Source, Span
-from dockerlock.words import split_words, unquote
+from dockerlock.words import iter_words, split_words, unquote
 
 KEYWORDS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                       "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
@@ -120,8 +121,13 @@ class Heredoc:
     terminator_line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Instruction:
+class Instruction(NamedTuple):
+    """One instruction: where it is, its logical line, flags, exec form and heredocs.
+
+    A named tuple, not a frozen dataclass: every parse builds one per instruction (a rewrite is
+    parsed again before it is written), and a tuple is built several times faster.
+    """
+
     index: int
     keyword: str  # upper-case
     start_line: int  # 1-based, inclusive; covers continuation and heredoc lines
@@ -194,7 +200,7 @@ def read_head(text: str, escape: str) -> Head:
 def _read_flags(text: str, start: int, escape: str) -> tuple[tuple[Flag, ...], int]:
     flags: list[Flag] = []
     body_start = start
-    for word in split_words(text, start, escape=escape):
+    for word in iter_words(text, start, escape=escape):  # the flags lead: the rest need not be split
         if not word.raw.startswith("--") or len(word.raw) == 2:
             break
         name, sep, value = word.raw[2:].partition("=")
