@@ -9,7 +9,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import strategies  # noqa: F401  (registers the Hypothesis profiles)
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.shell import (
     Script,
@@ -771,3 +774,32 @@ def test_importing_the_shell_layer_does_not_load_tree_sitter() -> None:
     code = ("import sys, dockerlock.shell; assert 'tree_sitter' not in sys.modules; "
             "dockerlock.shell.parse_script('a'); assert 'tree_sitter' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- which RUNs get a shell parse at all ------------------------------------------------------------
+@pytest.mark.parametrize("text, mentions", [
+    ("pip install -r r.txt", True), ("PIP3.11 install x", True), ("python -m pip install x", True),
+    ("set -o pipefail && make", False), ("uvicorn main:app", False), ("uv pip sync p.toml", True),
+    ("python -m venv /opt/venv", True), (". /opt/app/bin/Activate", True), ("conda install x", True),
+    ("${PIP_CMD} install -r r.txt", True), ('"$INSTALLER" wheel .', True), ("$X installer", False),
+    ("apt-get install -y curl", False), ("pip-compile r.in", False), ("echo my-pip", False),
+])
+def test_runs_that_mention_python_tooling(text, mentions):
+    from dockerlock.facts.commands import _mentions_tooling
+
+    assert _mentions_tooling(text) is mentions
+
+
+# The single case-blind pattern the staged check replaced: on ASCII text both must agree.
+_ONE_PATTERN = __import__("re").compile(
+    r"(?<![\w-])(?:pip[0-9.]*|uv)(?![\w-])|venv|activate|conda"
+    r"|\$\{?[A-Za-z_]\w*\}?[\"']?\s+(?:install|wheel|download)(?![\w-])", __import__("re").I)
+
+
+@given(st.lists(st.sampled_from(["pip", "PIP", "uv", "Uv", "venv", "ACTIVATE", "conda", "$", "${", "}", "X",
+                                 "install", "Wheel", "download", "3", ".", "-", "_", " ", "\t", "\n", '"', "a",
+                                 "fail", "icorn"]), max_size=10).map("".join))
+def test_the_staged_check_agrees_with_one_case_blind_pattern(text):
+    from dockerlock.facts.commands import _mentions_tooling
+
+    assert _mentions_tooling(text) == bool(_ONE_PATTERN.search(text))
