@@ -1,3 +1,3 @@
-from dockerlock.cli import main
+from dockerlock.cli import run
 
-main()
+run()

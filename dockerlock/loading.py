@@ -264,8 +264,7 @@ class ContextLoader:
             shown = str(root)
         if shown.startswith(".."):
             shown = str(root) if len(shown.split(os.sep)) > 3 else shown
-        return BuildContext(root, inferred, self._indexes[root], shown=PurePosixPath(shown).as_posix()
-                            if not os.path.isabs(shown) else shown)
+        return BuildContext(root, inferred, self._indexes[root], shown=shown)  # relpath's is normalised
 
     def read(self, ctx: BuildContext, paths: set[str]) -> BuildContext:
         """``ctx`` plus the contents of ``paths`` (locks parsed, other files as text)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import codecs
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from dockerlock.diagnostics import DecodeError, DockerfileSyntaxError
 
@@ -85,15 +86,9 @@ class Source:
 
     @classmethod
     def from_text(cls, text: str, path: str = "<input>", *, bom: bool = False) -> "Source":
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        crlf = 0
-        while pos >= 0:
-            if pos > 0 and text[pos - 1] == "\r":
-                crlf += 1
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
+        pieces = text.split("\n")  # each line start is one past the previous newline
+        starts = list(accumulate([len(piece) + 1 for piece in pieces[:-1]], initial=0))
+        crlf = text.count("\r\n")
         newlines = len(starts) - 1
         final_newline = text.endswith("\n")
         if final_newline:

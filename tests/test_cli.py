@@ -356,3 +356,18 @@ def test_the_cycle_collector_is_off_for_a_run_and_back_after(tree, monkeypatch):
     with pytest.raises(SystemExit):
         main(["migrate", "--check", "svc"])
     assert seen == [False] and gc.isenabled()
+
+
+@pytest.mark.parametrize("args, code, first_line", [
+    (["migrate", "--check", "svc"], 1, "svc/Dockerfile: would convert 1 stanza"),
+    (["migrate", "--check", "missing"], 2, "missing: error: no such file"),
+    (["migrate", "--check", "--diff", "svc"], 2, "error: --diff and --check cannot be combined"),
+])
+def test_the_command_ends_with_main_s_exit_code_and_all_its_output(tree, args, code, first_line):
+    """``python -m dockerlock`` (and the console script) run ``main`` and end the process: the
+    exit code and every line written must survive the fast exit."""
+    out = subprocess.run([sys.executable, "-m", "dockerlock", *args], capture_output=True, text=True, cwd=tree,
+                         env={k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")})
+    assert out.returncode == code, out
+    assert out.stderr.splitlines()[0].startswith(first_line), out.stderr
+    assert out.stderr.endswith("\n")

@@ -190,6 +190,17 @@ def test_source_facts():
     assert Source.from_bytes(b"FROM x\nRUN a\n").eol == "\n"
 
 
+@given(st.text(alphabet="a\r\n", max_size=40))
+def test_line_starts_follow_every_newline(text):
+    src = Source.from_text(text)
+    expected = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    if text.endswith("\n"):
+        expected.pop()
+    assert list(src.line_starts) == expected
+    newlines, crlf = text.count("\n"), text.count("\r\n")
+    assert src.eol == ("\r\n" if newlines and crlf * 2 > newlines else "\n")
+
+
 def test_instruction_details():
     text = ("ARG PY=3.11\nFROM --platform=linux/arm64 python:${PY}-slim AS base\n"
             "RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \\\n"

@@ -12,6 +12,19 @@ import sys
 from dockerlock import __version__
 
 
+def run() -> None:
+    """The ``dockerlock`` command itself (console script, ``python -m dockerlock``): ``main``, then
+    the process ends."""
+    import gc
+
+    try:
+        main()
+    finally:
+        # Every object left is about to go: in the collector's permanent generation, the
+        # interpreter's last collection at exit has nothing to walk (15 ms of every run).
+        gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):
