@@ -425,3 +425,14 @@ def test_the_example_in_docs_record_md_is_a_valid_record_that_decodes_as_shown()
     data = fields(line)["d"]
     assert zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))).decode() == shown
     assert shown.split("\n", 1)[1] == record.original
+
+
+def test_records_written_with_zlib_s_default_window_are_still_read():
+    """Earlier releases compressed with zlib.compress(.., 9) (a 32 KiB window): same payload, other
+    header bytes. Those records must keep reverting."""
+    line = record_line().rstrip("\n")
+    data = fields(line)["d"]
+    payload = zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    older = base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode("ascii").rstrip("=")
+    assert older != data
+    assert parse_record(line.replace(data, older), 1) == parse_record(line, 1)
