@@ -803,3 +803,19 @@ def test_the_staged_check_agrees_with_one_case_blind_pattern(text):
     from dockerlock.facts.commands import _mentions_tooling
 
     assert _mentions_tooling(text) == bool(_ONE_PATTERN.search(text))
+
+
+@pytest.mark.parametrize("run, is_pip", [
+    ("pip install -r r.txt", True), ('"p"ip install -r r.txt', True), ("p\\ip install -r r.txt", True),
+    ("$PIP install -r r.txt", True), ("env A=1 python3 -m pip install -r r.txt", True),
+    ("/opt/venv/bin/pip3.11 install x", True), ("apt-get install -y python3-pip", False),
+    ("echo pip", False), ("rm -rf /tmp/x", False), ("python -m venv /v", False),
+])
+def test_which_commands_are_pip(run, is_pip):
+    from dockerlock.facts.commands import pip_invocation, run_commands
+    from dockerlock.model import Dockerfile
+
+    df = Dockerfile.from_text(f"FROM python:3.12\nARG PIP=pip\nRUN {run}\n")
+    commands, problem = run_commands(df, df.instructions[-1])
+    assert problem is None
+    assert (pip_invocation(df, commands[0]) is not None) is is_pip

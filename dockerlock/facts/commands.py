@@ -204,6 +204,8 @@ def _with_total(c: Command, total: int) -> Command:
 def pip_invocation(df: Dockerfile, command: Command) -> shell.PipInvocation | None:
     """The pip command line ``command`` runs, if any; a variable launcher (``$PIP``) is read
     through the ARG/ENV values in scope."""
+    if all(w.value is not None and "pip" not in w.value for w in command.argv):
+        return None  # every word is static and none names pip: no launcher could (most commands)
     ins = command.instruction
 
     def resolve(word: shell.Word) -> str | None:
