@@ -22,6 +22,8 @@ from dockerlock.source import Span
 
 @dataclass(frozen=True)
 class Edit:
+    """Replace ``span`` of the source with ``text`` (an insertion when the span is empty)."""
+
     span: Span
     text: str
 

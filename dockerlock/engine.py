@@ -37,6 +37,8 @@ from dockerlock.source import Source, Span
 
 @dataclass
 class FileResult:
+    """What a job (migrate, revert, check) made of one file: its new text, findings and counts."""
+
     path: str
     new_text: str | None = None  # None: nothing to change
     findings: list[Finding] = field(default_factory=list)

@@ -91,6 +91,8 @@ HINT = ("restore this line from version control (`git diff` shows a local edit, 
 
 @dataclass(frozen=True)
 class Record:
+    """A record comment as read: the region migrate wrote and the original text revert restores."""
+
     line: int  # 1-based line of the record comment
     version: int
     lines: int  # n: migrated region length in lines

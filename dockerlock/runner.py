@@ -46,6 +46,8 @@ __all__ = ["TEMP_SUFFIX", "Mode", "Outcome", "Status", "Run", "discover", "proce
 
 @dataclass
 class Run:
+    """The outcomes of a run over many files, in input order."""
+
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # about the run itself, for -v
 

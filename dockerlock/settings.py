@@ -27,6 +27,8 @@ DEFAULT_EXCLUDE = (".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox
 
 @dataclass(frozen=True)
 class Settings:
+    """Every option of a run: defaults, then ``[tool.dockerlock]``, then command-line flags."""
+
     uv_version: str = DEFAULT_UV_VERSION
     uv_digest: str | None = None
     uv_source: str = "image"  # "image" (COPY --from the uv image) or "pip" (pip install uv==X)

@@ -155,6 +155,8 @@ def _venv_is_fresh_so_far(state: EnvState, stage: Stage) -> bool:
 
 def _track_copy(df: Dockerfile, ins: Instruction, state: EnvState) -> None:
     frm = ins.flag("from")
+    if frm is None and not state.venvs:
+        return  # a COPY from the context into an image with no venv yet: nothing to track
     parts = split_copy(df, ins)
     if parts is None:
         return

@@ -24,6 +24,8 @@ from dockerlock.words import expand, split_words
 
 @dataclass
 class Stage:
+    """A build stage: its FROM, base image, name, platform and instructions."""
+
     index: int
     from_instruction: Instruction
     image: str  # as written

@@ -30,6 +30,8 @@ _KEYWORD_AND_BLANKS = re.compile(r"\s*(\S*)[ \t]*")
 
 @dataclass(frozen=True)
 class Directive:
+    """A parser directive at the top of the file (``# syntax=``, ``# escape=``, ``# check=``)."""
+
     name: str  # lower-case
     value: str
     line: int
@@ -109,6 +111,8 @@ def _split_csv(value: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Heredoc:
+    """A heredoc of a RUN, COPY or ADD: its body and where it is in the source."""
+
     name: str
     chomp: bool  # <<- strips leading tabs
     expand: bool  # False when the delimiter was quoted

@@ -29,6 +29,8 @@ _END = float("inf")
 
 @dataclass(frozen=True, slots=True)
 class Var:
+    """An ARG or ENV variable as one instruction sets it."""
+
     name: str
     kind: str  # "ARG" or "ENV"
     raw: str | None  # as written (None for ``ARG NAME`` without a default)

@@ -30,6 +30,8 @@ _CSV_UNSAFE = set(',"\'\n\r')
 
 @dataclass(frozen=True)
 class LockPlacement:
+    """Where a converted step's lock comes from in the image, and the edits that bring it there."""
+
     image_path: str  # where the lock is in the image ("/?/..." when the working directory is unknown)
     step_word: str  # shell text the uv step reads the lock by
     copy_line: str | None = None  # a COPY line that brings the lock (None: it arrives another way)

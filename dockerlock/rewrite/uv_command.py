@@ -34,6 +34,8 @@ class Arg:
 
 @dataclass(frozen=True)
 class UvCommand:
+    """The uv command that replaces a pip command, or why it cannot."""
+
     text: str = ""  # shell text, or the JSON array of an exec-form RUN
     mount_edit: Edit | None = None  # the pip cache mount turned into a uv cache mount
     notes: tuple[str, ...] = ()

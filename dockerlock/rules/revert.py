@@ -120,6 +120,8 @@ def _has_records(df: Dockerfile) -> bool:
 # -- with a record ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Restore:
+    """One record's restore: where its region is now and the text that goes back."""
+
     record: Record
     region: Region | None  # None: edited, and where it ends cannot be proven
     why: str | None  # why not (``Unlocatable``)

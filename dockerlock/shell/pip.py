@@ -237,6 +237,8 @@ def _python_module_pip(words: Sequence[Word]) -> tuple[int, Word] | None:
 
 @dataclass(frozen=True, slots=True)
 class _Launcher:
+    """How a command line reaches pip: the program word, the interpreter of ``python -m pip``."""
+
     args_at: int  # index (in the words after the wrappers) of pip's first argument
     program: Word
     interpreter: Word | None
@@ -272,6 +274,8 @@ def _launcher(rest: Sequence[Word], resolve: Resolver | None) -> _Launcher | Non
 # -- wrappers ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _WrapperSpec:
+    """What a wrapper program (sudo, env, timeout...) takes before the command it runs."""
+
     short_values: str = ""
     long_values: tuple[str, ...] = ()
     positionals: int = 0  # leading operands before the command (timeout DURATION, gosu USER)
@@ -397,6 +401,8 @@ def find_pip_invocation(cmd: SimpleCommand, resolve: Resolver | None = None) -> 
 
 @dataclass(slots=True)
 class _ArgvState:
+    """What the pip argv reader has collected so far."""
+
     options: list[PipOption] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
