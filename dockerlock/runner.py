@@ -256,15 +256,16 @@ def _unexpected(exc: Exception, shown: str) -> DockerlockError:
 
 #: Below this many files, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 64
-_WORK: tuple | None = None  # (settings, mode, job) handed to forked workers
+_WORK: tuple | None = None  # (settings, mode, job, diffs, loader) handed to forked workers
 #: The cycle collector's threshold in workers (Python's default is 700; see ``_worker_init``).
 WORKER_GC_THRESHOLD = 200_000
 
 
 def _work_chunk(chunk: list[Path]) -> list[Outcome]:
     assert _WORK is not None
-    settings, mode, job, diffs = _WORK
-    loader = ContextLoader()
+    # One loader for all the chunks a process takes: a context shared by many Dockerfiles (a
+    # monorepo's root) is indexed once per process, not once per chunk. Each process has its own.
+    settings, mode, job, diffs, loader = _WORK
     return [_for_the_parent(process_one(p, settings, mode, job, loader, diffs=diffs)) for p in chunk]
 
 
@@ -286,10 +287,11 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
     """Run ``job`` (migrate, revert, check) over every file; write, diff or check per ``mode``
     (``diffs``: whether the report shows diffs of files that would change).
 
-    Large runs use worker processes (forked, so they share the loaded code and ``job``);
-    results come back in input order either way. Each file is written atomically by the
-    process that planned it, so an interrupted run leaves every file whole. A writing run
-    first removes the temporary files killed runs left in the folders it writes to.
+    Large runs use worker processes (forked, so they share the loaded code and ``job``), one
+    fewer than ``workers``: this process works beside them. Results come back in input order
+    either way. Each file is written atomically by the process that planned it, so an
+    interrupted run leaves every file whole. A writing run first removes the temporary files
+    killed runs left in the folders it writes to.
     """
     run = Run()
     if mode is Mode.WRITE:
@@ -298,21 +300,16 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
     pool_ctx = _fork_context()
     if count > 1 and len(paths) >= PARALLEL_THRESHOLD and pool_ctx is not None:
         global _WORK
-        _WORK = (settings, mode, job, diffs)
-        size = max(8, len(paths) // (count * 8))
-        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        _WORK = (settings, mode, job, diffs, ContextLoader())
+        chunks = _chunks(paths, count)
         try:
             from concurrent.futures import ProcessPoolExecutor
 
             gc.freeze()  # the loaded code and settings: shared with the workers, never garbage
-            pool = ProcessPoolExecutor(max_workers=count, mp_context=pool_ctx, initializer=_worker_init,
+            pool = ProcessPoolExecutor(max_workers=count - 1, mp_context=pool_ctx, initializer=_worker_init,
                                        initargs=(os.getpid(),))
             try:
-                for chunk, outcomes in zip(chunks, pool.map(_work_chunk, chunks)):
-                    run.outcomes.extend(outcomes)
-                    if progress:
-                        for p in chunk:
-                            progress(p)
+                run.outcomes = _share_with_workers(pool, chunks, progress)
             except BaseException:
                 _stop_workers(pool)  # Ctrl-C (or any failure): no worker may outlive the run
                 raise
@@ -327,6 +324,55 @@ def process(paths: list[Path], settings: Settings, mode: Mode, job: FileJob,
         if progress:
             progress(path)
     return run
+
+
+def _chunks(paths: list[Path], processes: int) -> list[list[Path]]:
+    """The files in chunks for ``processes`` processes: the workers work from the front, this
+    process from the back, and they meet near ``1/processes`` of the files from the end.
+    Chunks shrink toward that point: whoever finishes first then waits for at most a small
+    chunk in hand (and one queued) on the other side; far from it they are larger, for fewer
+    round trips."""
+    meet = len(paths) * (processes - 1) // processes
+    chunks = []
+    start = 0
+    while start < len(paths):
+        size = max(4, min(32, abs(meet - start) // 4))
+        if start < meet:
+            size = min(size, meet - start)  # a chunk ends at the meeting point, not across it
+        chunks.append(paths[start:start + size])
+        start += size
+    return chunks
+
+
+def _share_with_workers(pool, chunks: list[list[Path]],
+                        progress: Callable[[Path], None] | None) -> list[Outcome]:
+    """Every chunk's outcomes, in input order. The workers take chunks from the first on; this
+    process works from the last one back, on each chunk no worker has started, until they meet:
+    it would otherwise wait idle, and its share needs no pickling and copies no memory."""
+    futures = [pool.submit(_work_chunk, chunk) for chunk in chunks]
+    results: list[list[Outcome] | None] = [None] * len(chunks)
+    shown = 0  # the workers' chunks finish in order: progress has been shown for those before this
+
+    def show(chunk: list[Path]) -> None:
+        for path in chunk if progress else ():
+            progress(path)
+
+    for i in reversed(range(len(chunks))):
+        if not futures[i].cancel():
+            break  # the workers have reached this chunk: every earlier one is theirs too
+        results[i] = _work_chunk(chunks[i])
+        show(chunks[i])
+        while shown < i and futures[shown].done():
+            show(chunks[shown])
+            shown += 1
+    outcomes: list[Outcome] = []
+    for i, future in enumerate(futures):
+        if results[i] is None:
+            results[i] = future.result()
+            if i >= shown:
+                show(chunks[i])
+        outcomes.extend(results[i])
+    return outcomes
 
 
 def _clean_folders(paths: list[Path]) -> list[str]:

@@ -357,6 +357,27 @@ def test_worker_processes_report_what_one_process_reports(tmp_path):
     assert any(f.fix is not None for o in alone.outcomes if o.result for f in o.result.findings)
 
 
+def test_this_process_works_beside_its_workers_and_shows_progress_once_per_file(tmp_path):
+    from dockerlock.engine import migrate_dockerfile
+    from dockerlock.runner import Mode, process
+    from dockerlock.settings import Settings
+
+    paths, _ = _service_tree(tmp_path / "tree", 150, stanzas=1)
+
+    def job(df, ctx, settings):
+        result = migrate_dockerfile(df, ctx, settings)
+        result.path = str(os.getpid())  # which process planned the file
+        return result
+
+    shown: list[Path] = []
+    run = process(paths, Settings(lock_check=False), Mode.CHECK, job, shown.append, workers=2)
+    assert [o.path for o in run.outcomes] == [str(p) for p in paths]  # input order
+    planners = [o.result.path for o in run.outcomes]
+    assert str(os.getpid()) in planners and len(set(planners)) == 2  # this process and one worker
+    assert planners[-1] == str(os.getpid()) and planners[0] != str(os.getpid())  # from both ends
+    assert sorted(shown) == sorted(paths)
+
+
 def test_two_concurrent_runs_over_one_tree(tmp_path):
     root = tmp_path / "tree"
     paths, migrated = _service_tree(root, 72, stanzas=3)  # over the 64-file threshold: workers too
