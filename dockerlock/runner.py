@@ -19,7 +19,7 @@ import re
 import signal
 import stat
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,13 +95,13 @@ def discover(paths: Iterable[Path], settings: Settings) -> Found:
                     f"cannot search this folder ({reason.lower()}); Dockerfiles in it were not processed",
                     folder)))
 
+            def pruned(root: str, name: str) -> bool:
+                return name in exclude or bool(settings.exclude) and _excluded(Path(root, name), settings)
+
             # Paths are made only for the names that matter: a tree of thousands of folders is
-            # walked at every run's start, before any worker can begin.
-            for root, dirs, files in os.walk(given, onerror=unlistable):
-                dirs[:] = sorted(d for d in dirs if d not in exclude
-                                 and not (settings.exclude and _excluded(Path(root, d), settings))
-                                 and not os.path.exists(os.path.join(root, d, "pyvenv.cfg")))
-                for name in sorted(files):
+            # walked at every run's start, before any work can begin.
+            for root, files in _folders(os.fspath(given), pruned, unlistable):
+                for name in files:
                     if not is_dockerfile_name(name):
                         continue
                     p = Path(root, name)
@@ -112,6 +112,41 @@ def discover(paths: Iterable[Path], settings: Settings) -> Found:
             seen.add(given)
             found.files.append(given)
     return found
+
+
+def _folders(top: str, pruned: Callable[[str, str], bool],
+             onerror: Callable[[OSError], None]) -> Iterator[tuple[str, list[str]]]:
+    """(folder, its file names, sorted) for ``top`` and every folder below it, depth first in
+    name order, as ``os.walk`` visits them, with three differences that make it cheaper on a
+    tree of thousands of folders: folders ``pruned(parent, name)`` are not entered, nor are
+    symbolic links to folders (``os.walk`` lists them and never enters them either), and a
+    folder holding a ``pyvenv.cfg`` (a virtual environment) is passed over with all it holds.
+    The entry types come from the listing, so a folder costs one system call, not three."""
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            onerror(exc)
+            continue
+        if folder != top and any(e.name == "pyvenv.cfg" and os.path.exists(e.path) for e in entries):
+            continue
+        files: list[str] = []
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:  # what os.walk does: not a folder, then
+                is_dir = False
+            if not is_dir:
+                files.append(entry.name)
+            elif not entry.is_symlink() and not pruned(folder, entry.name):
+                subfolders.append(entry.name)
+        files.sort()
+        yield folder, files
+        pending.extend(os.path.join(folder, name) for name in sorted(subfolders, reverse=True))
 
 
 def _resolved(p: Path) -> Path:

@@ -84,3 +84,24 @@ def test_a_symlink_loop_folder_does_not_hang(tmp_path):
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "Dockerfile").write_text("")
     assert infer_root(tmp_path / "svc" / "Dockerfile", ["loop/x"])[0] == (tmp_path / "svc").resolve()
+
+
+def test_discovery_walks_in_name_order_and_passes_over_venvs_links_and_excluded_folders(tmp_path):
+    from dockerlock.runner import discover
+    from dockerlock.settings import Settings
+
+    names = ["Dockerfile", "b/Dockerfile", "a/z/api.Dockerfile", "a/Dockerfile.dev", "a/README.md",
+             "venv-like/pyvenv.cfg", "venv-like/Dockerfile", "venv-like/sub/Dockerfile",
+             "node_modules/x/Dockerfile", "real/Dockerfile", "skip/Dockerfile"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("FROM x\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)  # listed, not entered
+    (tmp_path / "not-venv").mkdir()
+    (tmp_path / "not-venv" / "pyvenv.cfg").symlink_to(tmp_path / "missing")  # dangling: no venv
+    (tmp_path / "not-venv" / "Dockerfile").write_text("FROM x\n")
+    found = discover([tmp_path], Settings(exclude=("skip",)))
+    assert [p.relative_to(tmp_path).as_posix() for p in found.files] == [
+        "Dockerfile", "a/Dockerfile.dev", "a/z/api.Dockerfile", "b/Dockerfile", "not-venv/Dockerfile",
+        "real/Dockerfile"]
+    assert found.unsearchable == []
