@@ -18,7 +18,7 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import MappingProxyType
 
 from dockerlock.context import BuildContext, ContextEscape, FileIndex
@@ -118,7 +118,7 @@ def _real_folder_of(file: Path, known: dict[str, str]) -> str:
     """The real path of the folder ``file`` is in: ``file.resolve().parent``, with the real paths
     of folders remembered in ``known``, so that sibling folders resolve their common parents once."""
     path = os.path.abspath(file)
-    if ".." in PurePosixPath(os.fspath(file)).parts or os.path.islink(path):
+    if ".." in os.fspath(file).replace(os.sep, "/").split("/") or os.path.islink(path):
         return os.path.dirname(os.path.realpath(path))  # what '..' means depends on the links before it
     return _real_folder(os.path.dirname(path), known)
 

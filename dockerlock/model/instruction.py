@@ -37,13 +37,13 @@ class Directive:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class LogicalLine:
+class LogicalLine(NamedTuple):
     """An instruction's text with continuations joined, as BuildKit sees it.
 
     Each piece of the logical text is a run of one source line: ``segments`` holds
     ``(logical start, source start)`` per piece, so any range of the logical text maps
-    back to the exact source it came from (``source_offset``/``source_span``).
+    back to the exact source it came from (``source_offset``/``source_span``). A named tuple,
+    as ``Instruction`` is: one is built for every instruction of every parse.
     """
 
     text: str
