@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from dockerlock import shell
 from dockerlock.facts.expansion import expand
@@ -178,7 +178,7 @@ def _wrapped(ins: Instruction, words, outer: str, depth: int, base: int) -> list
         inner = found.parse()
     except shell.ShellParseError:
         return []
-    return [Command(ins, replace(c, depth=c.depth + depth), tuple(c.words), "wrapped", None, 0, 0, base, quoting)
+    return [Command(ins, c._replace(depth=c.depth + depth), tuple(c.words), "wrapped", None, 0, 0, base, quoting)
             for c in inner.commands]
 
 

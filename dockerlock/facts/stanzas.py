@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock import shell
 from dockerlock.context import BuildContext, ContextEscape
@@ -49,16 +49,14 @@ _DOWNLOADERS = re.compile(r"\b(git\s+clone|wget|curl|svn\s+(?:co|checkout)|aws\s
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """Why a fact could not be established: ``kind`` for the rule that reports it, ``reason`` for people."""
 
     kind: str
     reason: str
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     """The instruction that puts a requirements file into the image: a COPY/ADD or a bind mount."""
 
     instruction: Instruction
@@ -66,8 +64,7 @@ class Provider:
     mount: MountSource | None = None
 
 
-@dataclass(frozen=True)
-class RequirementsFile:
+class RequirementsFile(NamedTuple):
     """One ``-r`` or ``-c`` argument of the pip command and where its file comes from."""
 
     word: shell.Word
@@ -79,8 +76,7 @@ class RequirementsFile:
     problem: Problem | None = None
 
 
-@dataclass(frozen=True)
-class PipStanza:
+class PipStanza(NamedTuple):
     """One pip command that installs (or, for wheel/download, fetches) from requirements files."""
 
     instruction: Instruction

@@ -28,8 +28,7 @@ _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
 _KEYWORD_AND_BLANKS = re.compile(r"\s*(\S*)[ \t]*")
 
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(NamedTuple):
     """A parser directive at the top of the file (``# syntax=``, ``# escape=``, ``# check=``)."""
 
     name: str  # lower-case
@@ -66,8 +65,7 @@ class LogicalLine(NamedTuple):
         return Span(self.source_offset(start), self.source_offset(end - 1) + 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(NamedTuple):
     """An instruction flag such as ``--mount=type=cache,target=/root/.cache/pip``."""
 
     name: str  # without the leading dashes, lower-case
@@ -109,8 +107,7 @@ def _split_csv(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
+class Heredoc(NamedTuple):
     """A heredoc of a RUN, COPY or ADD: its body and where it is in the source."""
 
     name: str
@@ -229,8 +226,7 @@ def _maybe_json(text: str, start: int) -> tuple[str, ...] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class HeredocWord:
+class HeredocWord(NamedTuple):
     """A ``<<EOF`` word on an instruction's logical line, before its body is read."""
 
     name: str  # the delimiter with quotes removed

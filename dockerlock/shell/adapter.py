@@ -28,7 +28,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, NamedTuple, Sequence, TYPE_CHECKING
 
 from dockerlock.shell.words import (
     Lit,
@@ -48,8 +48,7 @@ if TYPE_CHECKING:  # tree-sitter is imported on first parse: `dockerlock --versi
 __all__ = ["Redirect", "SimpleCommand", "Script", "parse_script"]
 
 
-@dataclass(frozen=True, slots=True)
-class Redirect:
+class Redirect(NamedTuple):
     """One redirection: ``op`` (``>``, ``2>&1`` is op ``>&`` with fd 2...), its target and heredoc body."""
 
     op: str
@@ -60,8 +59,7 @@ class Redirect:
     heredoc: Word | None = None  # body of << / <<- (span excludes the delimiter line)
 
 
-@dataclass(frozen=True, slots=True)
-class SimpleCommand:
+class SimpleCommand(NamedTuple):
     """One simple command: ``[assignments] [words] [redirects]`` and its neighbours.
 
     ``operator_before``/``operator_after`` are the list operators joining this command
@@ -101,8 +99,7 @@ class SimpleCommand:
         return tuple(w.value for w in self.words)
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
+class Script(NamedTuple):
     """The simple commands of a script, in source order, nested ones included."""
 
     text: str

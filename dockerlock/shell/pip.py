@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from dockerlock.shell.adapter import SimpleCommand
 from dockerlock.shell.pip_options import COMMAND_OPTIONS, GENERAL_OPTIONS, OptionSpec
@@ -24,8 +24,7 @@ __all__ = ["PipOption", "PipInvocation", "Resolver", "parse_pip_argv", "find_pip
 Resolver = Callable[[Word], "str | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class PipOption:
+class PipOption(NamedTuple):
     """One option occurrence on a pip command line.
 
     ``name`` is the canonical long name (``--index-url`` for ``-i``), or the spelling
@@ -119,8 +118,7 @@ def requirement_like(inv: PipInvocation) -> bool:
 
 
 # -- option lookup ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _OptionTable:
+class _OptionTable(NamedTuple):
     """Lookup structure for one optparse parser (general options + one command's)."""
 
     long: dict[str, OptionSpec]
@@ -235,8 +233,7 @@ def _python_module_pip(words: Sequence[Word]) -> tuple[int, Word] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Launcher:
+class _Launcher(NamedTuple):
     """How a command line reaches pip: the program word, the interpreter of ``python -m pip``."""
 
     args_at: int  # index (in the words after the wrappers) of pip's first argument
@@ -272,8 +269,7 @@ def _launcher(rest: Sequence[Word], resolve: Resolver | None) -> _Launcher | Non
 
 
 # -- wrappers ------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _WrapperSpec:
+class _WrapperSpec(NamedTuple):
     """What a wrapper program (sudo, env, timeout...) takes before the command it runs."""
 
     short_values: str = ""

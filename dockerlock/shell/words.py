@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Iterable, Mapping, NamedTuple, Sequence, Union
 
 from dockerlock.diagnostics import DockerlockError
 
@@ -34,8 +34,7 @@ class ShellParseError(DockerlockError):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
-class Lit:
+class Lit(NamedTuple):
     """Literal text of a word after quote removal.
 
     ``start``/``end`` is the raw span this piece covers, quote characters included, so
@@ -51,8 +50,7 @@ class Lit:
     text_start: int
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     """A parameter expansion: ``$X``, ``${X}``, ``${X:-default}``...
 
     ``op`` is ``""`` for a plain reference, one of ``:- - :+ + := = :? ?`` for the
@@ -68,8 +66,7 @@ class Param:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class Subst:
+class Subst(NamedTuple):
     """Command (``$(...)``, backticks), process (``<(...)``) substitution, ``$((...))``,
     or ``opaque`` text this module does not read (an array value): treated as code."""
 
@@ -82,8 +79,7 @@ class Subst:
     runs_code: bool = True  # False for arithmetic without a nested $(...) or backticks
 
 
-@dataclass(frozen=True, slots=True)
-class Tilde:
+class Tilde(NamedTuple):
     """``~`` or ``~user`` at the start of an unquoted word."""
 
     user: str

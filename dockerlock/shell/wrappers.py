@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 from dockerlock.shell.adapter import Script, parse_script
@@ -48,7 +48,7 @@ class WrappedScript:
         tree-sitter reads only the inner script but reports outer offsets.
         """
         masked = " " * self.start + self.text + " " * (len(self.outer) - self.end)
-        return replace(parse_script(masked), text=self.outer)
+        return parse_script(masked)._replace(text=self.outer)
 
 
 def wrapped_script(words: Sequence[Word], outer: str) -> WrappedScript | str | None:
