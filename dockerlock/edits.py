@@ -14,14 +14,13 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.diagnostics import DockerlockError, InvariantViolation
 from dockerlock.source import Span
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     """Replace ``span`` of the source with ``text`` (an insertion when the span is empty)."""
 
     span: Span
@@ -45,8 +44,7 @@ class Applicability(enum.Enum):
     DISPLAY = "display"
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """An all-or-nothing group of edits. Two fixes whose edits overlap are never applied in the
     same pass; fixes sharing an ``isolation`` group are applied one per pass (they rewrite the
     same thing, e.g. the stage that gets uv)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError, Finding, InvariantViolation, Level
@@ -52,8 +53,7 @@ class FileResult:
         return self.new_text is not None and self.error is None
 
 
-@dataclass(frozen=True)
-class StanzaReview:
+class StanzaReview(NamedTuple):
     """What the rules said about one pip stanza, and what that decides."""
 
     stanza: PipStanza

@@ -24,8 +24,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # "requirements", "requirements-<name>", "<name>_requirements" (any of - _ . between)
 _REQUIREMENTS_WORD = re.compile(r"requirements?(?:[-_.](?P<after>.+))?|(?P<before>.+)[-_.]requirements?", re.I)
@@ -70,8 +69,7 @@ def lock_relative(lock: str, requirements: Sequence[str]) -> list[str]:
     return [posixpath.relpath(posixpath.normpath(p), folder) for p in requirements]
 
 
-@dataclass(frozen=True)
-class LockOrigin:
+class LockOrigin(NamedTuple):
     """What ``dockerlock lock`` recorded in a lock's ``[tool.dockerlock]`` table.
 
     ``requirements``: the files it was compiled from, relative to the lock's folder;

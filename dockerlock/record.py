@@ -33,7 +33,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.source import MAX_BYTES
@@ -89,8 +89,7 @@ HINT = ("restore this line from version control (`git diff` shows a local edit, 
         "or delete it and run `dockerlock revert` again to synthesise the pip stanza instead")
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A record comment as read: the region migrate wrote and the original text revert restores."""
 
     line: int  # 1-based line of the record comment
@@ -304,8 +303,7 @@ def find_records(lines: Sequence[str], path: str | None = None) -> list[Record]:
 
 
 # -- finding the region again ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """Where a record's region is now: the ``count`` lines after the record line."""
 
     count: int

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from dockerlock.context import BuildContext
@@ -181,8 +180,7 @@ def copy_provides(df: Dockerfile, context: BuildContext, ins: Instruction, image
     return None
 
 
-@dataclass(frozen=True)
-class MountSource:
+class MountSource(NamedTuple):
     """A ``RUN --mount=type=bind`` that puts a path at ``image_path`` for the RUN's duration."""
 
     flag: Flag

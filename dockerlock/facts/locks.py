@@ -9,8 +9,8 @@ named after the requirements files (``dockerlock.lock_names``: ``requirements-te
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from dockerlock.context import BuildContext, ContextEscape, context_relative
 from dockerlock.diagnostics import LockError
@@ -23,8 +23,7 @@ from dockerlock.settings import Settings
 DEFAULT_PLATFORM = "linux/amd64"
 
 
-@dataclass(frozen=True)
-class LockChoice:
+class LockChoice(NamedTuple):
     """The lock for one pip step: where it is in the build context and why that one."""
 
     context_path: str | None  # None: no single lock can be named (see ``problem``)
@@ -209,8 +208,7 @@ def _shown(ctx: BuildContext, path) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class LockInUse:
+class LockInUse(NamedTuple):
     """A lock a Dockerfile installs (or, once migrated, would install), with what it stands in for."""
 
     lock: str  # context path

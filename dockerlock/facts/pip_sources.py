@@ -11,7 +11,7 @@ configuration file, which dockerlock does not read and reports as unknown. Pure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.facts.copies import split_copy
 from dockerlock.facts.expansion import expand
@@ -31,8 +31,7 @@ _CONFIG_COMMANDS = re.compile(r"\bpip[0-9.]*\s+config\s+set\b|\bpip\.(?:conf|ini
 FALSE_WORDS = frozenset({"0", "false", "no", "off", "f", "n"})
 
 
-@dataclass(frozen=True)
-class PipSources:
+class PipSources(NamedTuple):
     """``args``: the source options pip runs with, as ``--option value`` words with values
     expanded, in a canonical order (empty: pip's default, PyPI). ``unknown``: why they
     cannot be known before the build (a build argument, a pip configuration file), or None."""

@@ -7,7 +7,7 @@ replace?). Pure.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.context import BuildContext
 from dockerlock.facts.commands import Command, run_commands
@@ -31,8 +31,7 @@ _TAKES_VALUE = frozenset({*_VALUE_OPTIONS, "--python", "-p", "-c", "--constraint
                           "--refresh-package", "--exclude-newer", "--index", "--default-index"})
 
 
-@dataclass(frozen=True)
-class UvStep:
+class UvStep(NamedTuple):
     """One ``uv pip sync|install`` from a pylock, as written."""
 
     command: Command
@@ -47,8 +46,7 @@ class UvStep:
         return self.command.instruction
 
 
-@dataclass(frozen=True)
-class LockedStep:
+class LockedStep(NamedTuple):
     """A uv step and the build-context lock it reads (None when no COPY/mount brings it in)."""
 
     stage: Stage

@@ -6,8 +6,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
+from typing import NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -22,8 +22,7 @@ from dockerlock.lockfile.reading import MAX_INCLUDE_DEPTH, MAX_REQUIREMENTS_BYTE
 # Requirements files
 
 
-@dataclass(frozen=True)
-class RequirementLine:
+class RequirementLine(NamedTuple):
     """One logical line of a requirements or constraints file (continuations joined)."""
 
     file: Path

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.model.instruction import Instruction
 from dockerlock.words import expand, split_words
@@ -27,8 +27,7 @@ META = -1  # the "stage" of global ARGs, declared before the first FROM
 _END = float("inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Var:
+class Var(NamedTuple):
     """An ARG or ENV variable as one instruction sets it."""
 
     name: str

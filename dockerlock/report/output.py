@@ -9,7 +9,7 @@ to standard error, as black does.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Stream(enum.Enum):
@@ -17,8 +17,7 @@ class Stream(enum.Enum):
     ERR = "stderr"
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """One line (or, for a diff or a document, one block) of output."""
 
     text: str
@@ -27,8 +26,7 @@ class Chunk:
     diff: bool = False  # a unified diff, printed as is (coloured per line on a terminal)
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """How much the text output says; the machine formats ignore it."""
 
     quiet: bool = False

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.context import BuildContext
 from dockerlock.edits import Edit
@@ -28,8 +28,7 @@ from dockerlock.shell import UnquotableWord, quote_word
 _CSV_UNSAFE = set(',"\'\n\r')
 
 
-@dataclass(frozen=True)
-class LockPlacement:
+class LockPlacement(NamedTuple):
     """Where a converted step's lock comes from in the image, and the edits that bring it there."""
 
     image_path: str  # where the lock is in the image ("/?/..." when the working directory is unknown)

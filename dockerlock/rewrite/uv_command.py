@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock.edits import Edit
 from dockerlock.facts.commands import run_commands
@@ -32,8 +33,7 @@ class Arg:
     shell: bool = False  # True: emit verbatim (``$VENV/bin/python``, ``"$(python3 -m site --user-base)"``)
 
 
-@dataclass(frozen=True)
-class UvCommand:
+class UvCommand(NamedTuple):
     """The uv command that replaces a pip command, or why it cannot."""
 
     text: str = ""  # shell text, or the JSON array of an exec-form RUN

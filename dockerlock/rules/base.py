@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from dockerlock.context import BuildContext
 from dockerlock.diagnostics import Finding, Level
@@ -39,8 +40,7 @@ class Phase(enum.IntEnum):
     CONVERT = 5  # the rewrite itself
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     """A stable finding code and its documentation (docs/rules.md is generated from these)."""
 
     code: str

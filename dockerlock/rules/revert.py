@@ -21,7 +21,7 @@ import difflib
 import posixpath
 import shlex
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock import shell
 from dockerlock.context import BuildContext
@@ -118,8 +118,7 @@ def _has_records(df: Dockerfile) -> bool:
 
 
 # -- with a record ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Restore:
+class _Restore(NamedTuple):
     """One record's restore: where its region is now and the text that goes back."""
 
     record: Record

@@ -21,8 +21,8 @@ decide what pip resolves).  ``legacy`` options are gone from current pip but rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = ["Action", "OptionSpec", "OPTIONS", "GENERAL_OPTIONS", "COMMAND_OPTIONS", "PIP_INSTALL_OPTIONS",
            "rule_for"]
@@ -35,8 +35,7 @@ class Action(StrEnum):
     HANDLED = "handled"
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
+class OptionSpec(NamedTuple):
     """One pip option: its spellings, whether it takes a value, where pip accepts it, its action."""
 
     name: str

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from dockerlock.shell.adapter import Script, parse_script
 from dockerlock.shell.words import Lit, Word
@@ -27,8 +26,7 @@ _SHELL_LONG_FLAGS = frozenset({"--login", "--norc", "--noprofile", "--posix", "-
 _INEXACT = "pip runs inside `{shell} -c` with quoting dockerlock cannot rewrite exactly"
 
 
-@dataclass(frozen=True, slots=True)
-class WrappedScript:
+class WrappedScript(NamedTuple):
     """The script of ``sh -c SCRIPT``: ``outer[start:end]`` is its text, character for character."""
 
     outer: str
