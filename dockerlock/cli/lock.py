@@ -10,9 +10,8 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import typer
 
@@ -49,8 +48,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run_lock(request))
 
 
-@dataclass(frozen=True)
-class LockRequest:
+class LockRequest(NamedTuple):
     """The command line of one `dockerlock lock` run."""
 
     paths: list[Path]

@@ -7,9 +7,8 @@ stderr: a status line on a terminal, notes always, the full command plan with ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import typer
 
@@ -51,8 +50,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run_verify(request))
 
 
-@dataclass(frozen=True)
-class VerifyRequest:
+class VerifyRequest(NamedTuple):
     """The command line of one `dockerlock verify` run."""
 
     path: Path

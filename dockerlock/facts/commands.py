@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlock import shell
 from dockerlock.facts.expansion import expand
@@ -18,8 +18,7 @@ from dockerlock.shell.wrappers import SHELLS
 from dockerlock.source import Span
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One simple shell command inside a RUN, with where it lives in the source."""
 
     instruction: Instruction
@@ -37,12 +36,8 @@ class Command:
     wrapper_problem: str | None = None
 
     def numbered(self, position: int, total: int) -> "Command":
-        """This command as the ``position``-th of ``total``: a copy of its fields with those two
-        changed (every RUN's commands are numbered; ``replace``, or the constructor with keyword
-        arguments, costs several times more)."""
-        copy = object.__new__(Command)
-        copy.__dict__.update(self.__dict__, position=position, total=total)
-        return copy
+        """This command as the ``position``-th of ``total`` (every RUN's commands are numbered)."""
+        return self._replace(position=position, total=total)
 
     def source_span(self) -> Span:
         """Source span of the command text (words, assignments and redirects)."""

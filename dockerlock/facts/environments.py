@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dockerlock import shell
 from dockerlock.facts.expansion import expand
@@ -128,8 +129,7 @@ def upgrades_only_tools(pip: shell.PipInvocation) -> bool:
     return all(name in TOOL_PACKAGES for name in installed_names(pip))
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a pip command installs, as uv must be told.
 
     ``kind``: ``venv`` (``python`` is its interpreter), ``system`` (the image's interpreter:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from dockerlock.edits import Edit
@@ -25,8 +24,7 @@ from dockerlock.shell import Action, UnquotableWord, quote_word, rule_for
 UV_CACHE = "/root/.cache/uv"
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One word of the generated command: a value to quote, or shell text kept as written."""
 
     text: str

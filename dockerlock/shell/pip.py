@@ -51,8 +51,7 @@ class PipOption(NamedTuple):
         return self.words[-1].end
 
 
-@dataclass(frozen=True, slots=True)
-class PipInvocation:
+class PipInvocation(NamedTuple):
     """A recognised pip command line.
 
     * ``wrapper``/``wrapper_words``: the outermost ``sudo``/``env``/``time``/``nice``...
