@@ -134,6 +134,10 @@ def test_allow_drift_converts_with_a_warning():
     result = run_migrate(STEP, {**FILES, "pylock.toml": placeholder_lock()}, Settings(record=False, allow_drift=True))
     assert result.error is None and result.new_text is not None
     assert [f.code for f in result.findings if f.code.startswith("DLK12")] == ["DLK123"]
+    warning = next(f for f in result.findings if f.code == "DLK123")
+    assert warning.message.endswith("does not record which indexes it was resolved from; converted anyway "
+                                    "(--allow-drift): the image will install what the lock names")
+    assert warning.hint is None
 
 
 def test_a_pypi_step_and_a_lock_without_a_record_convert_as_before():

@@ -72,3 +72,13 @@ class RuleContext:
     @property
     def path(self) -> str:
         return self.df.source.path
+
+
+def lock_mismatch(rc: RuleContext, stanza: PipStanza, problem: str, *, blocked: Code, allowed: Code,
+                  fix: str, hint: str | None, installs: str) -> Finding:
+    """A lock that cannot be shown to install what the pip step did: ``blocked`` (with ``fix``),
+    or, under --allow-drift, ``allowed``: converted, the image installing ``installs``."""
+    if rc.settings.allow_drift:
+        return allowed.at(f"{problem}; converted anyway (--allow-drift): the image will install {installs}",
+                          rc.path, stanza.line)
+    return blocked.at(f"{problem}; {fix}", rc.path, stanza.line, hint=hint)

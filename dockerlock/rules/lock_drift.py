@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dockerlock.diagnostics import Level
 from dockerlock.facts.locks import drift, readable_lock, target_platform, target_python
-from dockerlock.rules.base import Code, Decision, Phase
+from dockerlock.rules.base import Code, Decision, Phase, lock_mismatch
 
 LOCK_DRIFT = Code(
     "DLK107", Level.ERROR, "lock does not cover the requirements: nothing written for the file",
@@ -40,9 +40,6 @@ def check(stanza, rc):
         lead = (f"{choice.how.split(';')[0]}, and the sibling {shown} does not cover {requirement_files}: {names}")
     else:
         lead = f"the lock {shown} does not cover {requirement_files}: {names}"
-    if rc.settings.allow_drift:
-        yield DRIFT_ALLOWED.at(f"{lead}; converted anyway (--allow-drift): the image will install what the lock "
-                               "says", rc.path, stanza.line)
-        return
-    yield LOCK_DRIFT.at(f"{lead}; make a matching lock with `dockerlock lock {rc.path}` (or pass --allow-drift)",
-                        rc.path, stanza.line, hint=f"dockerlock lock {rc.path}")
+    yield lock_mismatch(rc, stanza, lead, blocked=LOCK_DRIFT, allowed=DRIFT_ALLOWED,
+                        fix=f"make a matching lock with `dockerlock lock {rc.path}` (or pass --allow-drift)",
+                        hint=f"dockerlock lock {rc.path}", installs="what the lock says")

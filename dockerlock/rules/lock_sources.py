@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockerlock.diagnostics import Level
 from dockerlock.facts.locks import readable_lock
 from dockerlock.facts.pip_sources import pip_sources, same_sources
-from dockerlock.rules.base import Code, Decision, Phase
+from dockerlock.rules.base import Code, Decision, Phase, lock_mismatch
 
 LOCK_SOURCES = Code(
     "DLK122", Level.ERROR, "lock not resolved from the pip step's indexes: nothing written for the file",
@@ -35,13 +35,10 @@ def check(stanza, rc):
     problem = _problem(pip_sources(rc.df, stanza), lock.origin, rc.ctx.show(choice.context_path))
     if problem is None:
         return
-    if rc.settings.allow_drift:
-        yield SOURCES_ALLOWED.at(f"{problem}; converted anyway (--allow-drift): the image will install what the "
-                                 "lock names", rc.path, stanza.line)
-        return
     known = problem.startswith("pip installs from")
-    yield LOCK_SOURCES.at(f"{problem}; {_fix(rc.path, known=known)}", rc.path, stanza.line,
-                          hint=f"dockerlock lock {rc.path}" if known else None)
+    yield lock_mismatch(rc, stanza, problem, blocked=LOCK_SOURCES, allowed=SOURCES_ALLOWED,
+                        fix=_fix(rc.path, known=known), hint=f"dockerlock lock {rc.path}" if known else None,
+                        installs="what the lock names")
 
 
 def _problem(sources, origin, shown: str) -> str | None:
