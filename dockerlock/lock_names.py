@@ -63,12 +63,6 @@ def lock_name(requirements: Sequence[str]) -> str | None:
     return posixpath.join(folder, file) if folder else file
 
 
-def lock_relative(lock: str, requirements: Sequence[str]) -> list[str]:
-    """Requirements paths as recorded in a lock: relative to the lock's folder, posix."""
-    folder = posixpath.dirname(lock) or "."
-    return [posixpath.relpath(posixpath.normpath(p), folder) for p in requirements]
-
-
 class LockOrigin(NamedTuple):
     """What ``dockerlock lock`` recorded in a lock's ``[tool.dockerlock]`` table.
 

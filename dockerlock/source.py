@@ -140,10 +140,3 @@ class Source:
                 line = line[:-2] if line.endswith("\r\n") else line[:-1]
             out.append(line)
         return out
-
-    def lines_span(self, first: int, last: int) -> Span:
-        """Span covering lines ``first..last`` (1-based, inclusive) with the last line ending."""
-        starts = self.line_starts
-        if not 1 <= first <= last <= len(starts):
-            raise IndexError(f"lines {first}..{last} of {len(starts)}")
-        return Span(starts[first - 1], starts[last] if last < len(starts) else len(self.text))

@@ -436,18 +436,24 @@ def test_lock_for_another_python_is_refused_naming_where_the_version_came_from()
     assert "was compiled for linux/amd64, but the image is built for linux/arm64" in arm.error.reason
 
 
-@pytest.mark.parametrize("mount, problem", [
-    ("type=bind,sorce=requirements.txt,target=/tmp/requirements.txt", "unknown key 'sorce'"),
-    ("type=bind,source=requirements.txt,target", "'target' must be a key=value pair"),
-    ("type=bnid,source=requirements.txt,target=/tmp/requirements.txt", "unknown mount type 'bnid'"),
+@pytest.mark.parametrize("flags, what, problem", [
+    ("--mount=type=bind,sorce=requirements.txt,target=/tmp/requirements.txt", "mount", "unknown key 'sorce'"),
+    ("--mount=type=bind,source=requirements.txt,target", "mount", "'target' must be a key=value pair"),
+    ("--mount=type=bnid,source=requirements.txt,target=/tmp/requirements.txt", "mount",
+     "unknown mount type 'bnid'"),
+    # BuildKit's flag names are case-sensitive: `--mouNt` is not a mount to rewrite (fuzz seed 2858)
+    ("--mouNt=type=bind,source=requirements.txt,target=/tmp/requirements.txt", "flags",
+     "unknown flag 'mouNt' (flag names are case-sensitive: mount)"),
+    ("--netwrok=host", "flags", "unknown flag 'netwrok'"),
 ])
-def test_a_mount_buildkit_rejects_leaves_the_stanza_alone(mount, problem):
-    """DLK120: BuildKit stops on such a mount, and what a misspelt key meant to bind is a guess."""
-    text = f"FROM python:3.11-slim\nRUN --mount={mount} pip install -r /tmp/requirements.txt\n"
+def test_a_run_flag_or_mount_buildkit_rejects_leaves_the_stanza_alone(flags, what, problem):
+    """DLK120: BuildKit stops on such a RUN, and what a misspelt key or flag meant is a guess."""
+    brought = "" if what == "mount" else "COPY requirements.txt /tmp/\n"  # a bind mount brings it itself
+    text = f"FROM python:3.11-slim\n{brought}RUN {flags} pip install -r /tmp/requirements.txt\n"
     result = run_migrate(text, FILES)
     assert result.new_text is None
     assert [(f.code, f.message) for f in result.findings] == [
-        ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's mount: "
+        ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's {what}: "
                    f"{problem}")]
 
 
@@ -695,19 +701,6 @@ def test_a_floating_python_tag_asks_for_a_pinned_tag_not_a_new_lock():
                                         "3.14")
     assert "dockerlock lock" not in result.error.reason
 
-
-@pytest.mark.parametrize(("flag", "problem"), [
-    ("--mouNt=type=bind,source=requirements.txt,target=/tmp/requirements.txt",
-     "unknown flag 'mouNt' (flag names are case-sensitive: mount)"),
-    ("--netwrok=host", "unknown flag 'netwrok'"),
-])
-def test_a_run_flag_buildkit_does_not_know_leaves_the_stanza_alone(flag, problem):
-    """DLK120: BuildKit's flag names are case-sensitive; `--mouNt` is not a mount to rewrite (fuzz seed 2858)."""
-    text = f"FROM python:3.11-slim\nCOPY requirements.txt /tmp/\nRUN {flag} pip install -r /tmp/requirements.txt\n"
-    result = run_migrate(text, FILES)
-    assert result.new_text is None
-    assert [(f.code, f.message) for f in result.findings] == [
-        ("DLK120", f"pip install -r /tmp/requirements.txt left as is: BuildKit would reject the RUN's flags: {problem}")]
 
 
 def test_a_pip_variable_for_an_option_uv_cannot_carry_says_what_to_do_instead():

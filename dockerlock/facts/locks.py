@@ -76,11 +76,6 @@ def lock_candidates(settings: Settings, stanza: PipStanza) -> list[str]:
     return out
 
 
-def lock_of(ctx: BuildContext, choice: LockChoice):
-    """The parsed ``Lock``, the ``LockError`` reading it gave, or None when absent."""
-    return ctx.lock(choice.context_path) if choice.context_path else None
-
-
 def is_lock(value) -> bool:
     return value is not None and not isinstance(value, LockError)
 
