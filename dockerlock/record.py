@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from dockerlock.diagnostics import DockerlockError
-from dockerlock.source import MAX_BYTES
+from dockerlock.source import MAX_BYTES, Source
 
 PREFIX = "# dockerlock: replaced `"
 SUFFIX = "`; `dockerlock revert` restores it"
@@ -300,6 +300,16 @@ def _parse_v1(m: re.Match, line: int, path: str | None) -> Record:
 def find_records(lines: Sequence[str], path: str | None = None) -> list[Record]:
     """Every record among ``lines`` (line texts without endings, line 1 first)."""
     return [r for n, text in enumerate(lines, 1) if (r := parse_record(text, n, path)) is not None]
+
+
+def records_in(src: Source, path: str | None = None) -> list[Record]:
+    """``find_records`` over a file: one search of its text first answers for the many files with none."""
+    return find_records(src.line_texts(), path) if may_hold_records(src.text) else []
+
+
+def record_like_lines(src: Source) -> list[str]:
+    """The lines of a file that look like records (``looks_like_record``), found the same way."""
+    return [text for text in src.line_texts() if looks_like_record(text)] if may_hold_records(src.text) else []
 
 
 # -- finding the region again ------------------------------------------------------------------

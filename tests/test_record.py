@@ -20,7 +20,8 @@ from dockerlock.context import BuildContext
 from dockerlock.diagnostics import DockerlockError
 from dockerlock.model import Dockerfile
 from dockerlock.record import (PREFIX, DamagedRecord, Unlocatable, describe, digest, locate, looks_like_record,
-                               make_record_line, may_hold_records, parse_record, split_lines)
+                               make_record_line, may_hold_records, parse_record, record_like_lines,
+                               records_in, split_lines)
 from dockerlock.rules.revert import revert_dockerfile
 from dockerlock.settings import Settings
 
@@ -436,3 +437,17 @@ def test_records_written_with_zlib_s_default_window_are_still_read():
     older = base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode("ascii").rstrip("=")
     assert older != data
     assert parse_record(line.replace(data, older), 1) == parse_record(line, 1)
+
+
+def test_a_file_s_records_and_record_like_lines():
+    from dockerlock.source import Source
+
+    line = record_line().rstrip("\n")
+    src = Source.from_text(f"FROM x\n{line}\n" + MIGRATED + FOLLOWING)
+    assert [r.line for r in records_in(src)] == [2] and record_like_lines(src) == [line]
+    plain = Source.from_text("FROM x\n# dockerlock: migrated by hand\nRUN true\n")
+    assert records_in(plain) == [] and record_like_lines(plain) == []
+    damaged = Source.from_text(f"FROM x\n{line[:-5]}\n")
+    with pytest.raises(DamagedRecord):
+        records_in(damaged)
+    assert record_like_lines(damaged) == [line[:-5]]

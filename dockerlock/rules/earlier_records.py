@@ -32,14 +32,12 @@ def check(stanza, rc):
 
 def _first_problem(rc) -> tuple[int, str] | None:
     """(line, why) for the first record-like line revert would stop at; None when all are usable."""
-    from dockerlock.record import DamagedRecord, find_records, may_hold_records
+    from dockerlock.record import DamagedRecord, records_in
     from dockerlock.rules.revert import planned_restores  # late: the revert rule imports the engine
 
     src = rc.df.source
-    if not may_hold_records(src.text):
-        return None
     try:
-        records = find_records(src.line_texts(), rc.path)
+        records = records_in(src, rc.path)
     except DamagedRecord as exc:
         return exc.line or 1, f"this line looks like a dockerlock record but is damaged ({_detail(exc)})"
     for restore in planned_restores(src, records):

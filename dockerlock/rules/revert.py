@@ -37,11 +37,10 @@ from dockerlock.record import (
     restores_a_stanza,
     Region,
     Unlocatable,
-    find_records,
     locate,
-    looks_like_record,
-    may_hold_records,
     parse_record,
+    record_like_lines,
+    records_in,
     restored_text,
     split_lines,
 )
@@ -60,7 +59,7 @@ def revert_dockerfile(df: Dockerfile, context: BuildContext, settings: Settings,
                       force: bool = False) -> FileResult:
     result = FileResult(df.source.path)
     try:
-        records = find_records(_line_texts(df.source), df.source.path) if may_hold_records(df.source.text) else []
+        records = records_in(df.source, df.source.path)
         groups = _recorded(df, records, result, force) if records else _synthesised(df, context, result)
     except DockerlockError as exc:
         result.error = exc.with_path(df.source.path)
@@ -85,9 +84,8 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
     For migrate, before it writes. Only the records ``after`` has and ``before`` lacks are
     reverted: a file migrated in two steps keeps the records of the first.
     """
-    older = Counter(text for text in _line_texts(before.source) if looks_like_record(text)) \
-        if may_hold_records(before.source.text) else Counter()
-    lines = _line_texts(after.source)
+    older = Counter(record_like_lines(before.source))
+    lines = after.source.line_texts()
     try:
         records = []
         for n, text in enumerate(lines, 1):
@@ -109,12 +107,8 @@ def revert_failure(before: Dockerfile, after: Dockerfile) -> str | None:
     return None
 
 
-def _line_texts(src: Source) -> list[str]:
-    return src.line_texts()
-
-
 def _has_records(df: Dockerfile) -> bool:
-    return may_hold_records(df.source.text) and any(looks_like_record(text) for text in _line_texts(df.source))
+    return bool(record_like_lines(df.source))
 
 
 # -- with a record ---------------------------------------------------------------------------
