@@ -105,3 +105,33 @@ def test_discovery_walks_in_name_order_and_passes_over_venvs_links_and_excluded_
         "Dockerfile", "a/Dockerfile.dev", "a/z/api.Dockerfile", "b/Dockerfile", "not-venv/Dockerfile",
         "real/Dockerfile"]
     assert found.unsearchable == []
+
+
+def test_a_lock_is_checked_against_its_own_folder_s_requirements_when_the_folder_name_has_glob_characters(
+        tmp_path):
+    """With the folder's name read as a pattern, the wildcard source was not found there and the
+    parent (whose own lock matches its own requirements) became the context: the file converted
+    against the wrong pair. Read as a name, the folder is the context, and its lock, which does not
+    cover its requirements, stops the file."""
+    from migrate_helpers import placeholder_lock, write_tree
+
+    from dockerlock.engine import migrate_dockerfile
+    from dockerlock.loading import ContextLoader
+    from dockerlock.model import Dockerfile
+    from dockerlock.settings import Settings
+
+    text = ("FROM python:3.12-slim\nCOPY *.txt /app/\nCOPY app/ /app/\n"
+            "RUN pip install --no-cache-dir -r /app/requirements.txt\n")
+    write_tree(tmp_path, {
+        "requirements.txt": "six==1.16.0\n", "pylock.toml": placeholder_lock(), "app/main.py": "",
+        "svc[1]/Dockerfile": text, "svc[1]/requirements.txt": "requests==2.32.0\n",
+        "svc[1]/pylock.toml": placeholder_lock(), "svc[1]/app/main.py": ""})
+    (tmp_path / ".git").mkdir()
+    path = tmp_path / "svc[1]" / "Dockerfile"
+    df = Dockerfile.from_text(text, str(path))
+    ctx = ContextLoader().load(path, df, Settings(record=False))
+    assert ctx.root == (tmp_path / "svc[1]").resolve()
+    result = migrate_dockerfile(df, ctx, Settings(record=False))
+    assert result.new_text is None
+    assert result.error is not None and result.error.code == "DLK107"
+    assert "requests" in result.error.reason
