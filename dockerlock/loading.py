@@ -295,7 +295,7 @@ class ContextLoader:
         return ctx.with_contents(texts, locks, unreadable)
 
     def _read_one(self, ctx: BuildContext, rel: str, key: tuple[Path, str]) -> None:
-        from dockerlock.lockfile.reading import MAX_LOCK_BYTES, _read_capped
+        from dockerlock.lockfile.reading import MAX_LOCK_BYTES, read_capped
 
         try:
             host = ctx.path(rel)
@@ -307,7 +307,7 @@ class ContextLoader:
             return
         if posixpath.basename(rel).startswith("pylock") and rel.endswith(".toml"):
             try:  # a lock's size and type problems are the lock's errors, worded as load_lock words them
-                self._data[key] = _read_capped(host, MAX_LOCK_BYTES, what="lock file", error=LockError)
+                self._data[key] = read_capped(host, MAX_LOCK_BYTES, what="lock file", error=LockError)
             except LockError as exc:
                 self._data[key] = b""
                 self._locks[key] = exc

@@ -29,7 +29,7 @@ from packaging.version import Version
 from dockerlock.diagnostics import LockError
 from dockerlock.lock_names import LockOrigin, origin_from_tool
 
-from dockerlock.lockfile.reading import MAX_LOCK_BYTES, _read_capped
+from dockerlock.lockfile.reading import MAX_LOCK_BYTES, read_capped
 
 SOURCE_KINDS = frozenset({"vcs", "directory", "archive", "sdist", "wheels", "sdist+wheels"})
 
@@ -127,7 +127,7 @@ def load_lock(path: Path) -> Lock:
     """Read and validate a pylock file; raise ``LockError`` (file, key path, package, line) if invalid."""
     path = Path(path)
     _check_name(path)
-    return parse_lock(_read_capped(path, MAX_LOCK_BYTES, what="lock file", error=LockError), path)
+    return parse_lock(read_capped(path, MAX_LOCK_BYTES, what="lock file", error=LockError), path)
 
 
 def parse_lock(data: bytes, path: Path) -> Lock:

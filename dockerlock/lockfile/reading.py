@@ -19,7 +19,7 @@ MAX_REQUIREMENTS_BYTES = MAX_LOCK_BYTES
 MAX_INCLUDE_DEPTH = 64
 
 
-def _read_capped(path: Path, limit: int, *, what: str, error: type[DockerlockError]) -> bytes:
+def read_capped(path: Path, limit: int, *, what: str, error: type[DockerlockError]) -> bytes:
     """Read a regular file of at most ``limit`` bytes; refuse others before reading anything."""
     where = str(path)
     try:

@@ -16,7 +16,7 @@ from packaging.utils import (
 )
 
 from dockerlock.diagnostics import LockError
-from dockerlock.lockfile.reading import MAX_INCLUDE_DEPTH, MAX_REQUIREMENTS_BYTES, _read_capped
+from dockerlock.lockfile.reading import MAX_INCLUDE_DEPTH, MAX_REQUIREMENTS_BYTES, read_capped
 
 # --------------------------------------------------------------------------------------------------
 # Requirements files
@@ -75,7 +75,7 @@ def read_requirements(path: PurePath, *, reader: Reader | None = None,
 
 
 def _read_file(path: PurePath) -> bytes:
-    return _read_capped(Path(path), MAX_REQUIREMENTS_BYTES, what="requirements file", error=LockError)
+    return read_capped(Path(path), MAX_REQUIREMENTS_BYTES, what="requirements file", error=LockError)
 
 
 def _read_into(path: PurePath, *, is_constraint: bool, seen: set[tuple[object, bool]], depth: int,

@@ -21,7 +21,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from dockerlock.diagnostics import ConfigError, Finding, Level
-from dockerlock.lockfile.reading import _read_capped
+from dockerlock.lockfile.reading import read_capped
 
 if TYPE_CHECKING:  # the lock parser is loaded only by runs that read a lock
     from dockerlock.lockfile.pylock import Lock, LockedPackage
@@ -204,7 +204,7 @@ def parse_python_version_file(path: Path) -> str | None:
     path = Path(path)
     if not path.exists():
         return None
-    data = _read_capped(path, 64 * 1024, what=".python-version", error=ConfigError)
+    data = read_capped(path, 64 * 1024, what=".python-version", error=ConfigError)
     return python_version_from_text(data.decode("utf-8", errors="replace"))
 
 
