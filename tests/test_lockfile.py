@@ -769,6 +769,8 @@ def test_every_emitted_code_is_documented():
 def test_every_public_name_of_the_lock_package_loads_from_its_module():
     import dockerlock.lockfile as lockfile
 
+    # the lazily loaded names (their table) and the public list (for linters) must agree
+    assert sorted(lockfile.__all__) == sorted(["CHECKS", *lockfile._HOMES])
     for name in lockfile.__all__:
         value = getattr(lockfile, name)
         assert value is not None, name
